@@ -1,0 +1,1 @@
+"""Help-desk rules service: every inquiry becomes exactly one ticket."""

@@ -1,0 +1,140 @@
+"""Domain types shared by the engine, the store, the services and the plugins.
+
+Pure: no AWS imports. Times are timezone-aware UTC datetimes.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Mapping
+
+
+class Status(str, enum.Enum):
+    """Lifecycle of a ticket."""
+
+    NEW = "new"
+    OPEN = "open"
+    PENDING = "pending"
+    ON_HOLD = "on-hold"
+    SOLVED = "solved"
+    CLOSED = "closed"
+
+
+ACTIVE_STATUSES = (Status.NEW, Status.OPEN, Status.PENDING, Status.ON_HOLD)
+
+
+class Priority(str, enum.Enum):
+    """How urgent a ticket is."""
+
+    LOW = "low"
+    NORMAL = "normal"
+    HIGH = "high"
+    URGENT = "urgent"
+
+
+class EventType(str, enum.Enum):
+    """Kinds of timeline events; one DynamoDB item each."""
+
+    MESSAGE_IN = "message_in"
+    MESSAGE_OUT = "message_out"
+    NOTE = "note"
+    STATUS_CHANGED = "status_changed"
+    PRIORITY_CHANGED = "priority_changed"
+    ASSIGNED = "assigned"
+    ESCALATED = "escalated"
+    RULE_FIRED = "rule_fired"
+    TAGS_CHANGED = "tags_changed"
+
+
+def utcnow() -> datetime:
+    """The current time, timezone-aware UTC. Only glue code calls this."""
+    return datetime.now(timezone.utc)
+
+
+@dataclass(frozen=True)
+class Sender:
+    """Who sent an inbound message, as the channel identifies them."""
+
+    identity_kind: str  # "email", "line", "slack", "phone", ...
+    identity_value: str
+    name: str = ""
+    email: str = ""
+
+
+@dataclass(frozen=True)
+class InboundRequest:
+    """A raw webhook delivery as a channel plugin sees it."""
+
+    channel: str
+    headers: Mapping[str, str]  # lower-cased names
+    body: bytes
+    query: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def content_type(self) -> str:
+        """The media type without parameters, lower-cased ('' if absent)."""
+        return self.headers.get("content-type", "").split(";")[0].strip().lower()
+
+
+@dataclass(frozen=True)
+class InboundMessage:
+    """One customer message parsed from a channel, ready to become a ticket event.
+
+    ``dedupe_key`` identifies the delivery: the same key never makes a second
+    ticket or event. ``dedupe_window_s`` limits how long the key counts (None:
+    forever), for channels that only have a content hash.
+    """
+
+    channel: str
+    dedupe_key: str
+    sender: Sender
+    subject: str
+    body_text: str
+    received_at: datetime
+    dedupe_window_s: int | None = None
+    category: str | None = None
+    thread_key: str | None = None
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class OutboundMessage:
+    """A message an agent or a rule sends to a customer through a channel."""
+
+    ticket_id: int
+    channel: str
+    to: str
+    subject: str
+    body_text: str
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SendResult:
+    """What a channel plugin reports after sending: the provider's message id."""
+
+    provider_message_id: str
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Notification:
+    """A message for a person or a team channel (not the customer's thread)."""
+
+    target: str  # plugin target name: "email", "slack", "sms", "webhook", ...
+    recipient: str
+    subject: str
+    body_text: str
+    dedupe_key: str
+    ticket_id: int | None = None
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class DeliveryResult:
+    """What a notifier plugin reports after delivering a notification."""
+
+    delivered: bool
+    detail: str = ""

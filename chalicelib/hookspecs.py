@@ -1,0 +1,100 @@
+"""The plugin contract: pluggy hook specifications.
+
+Plugins implement these with ``@hookimpl`` and keyword arguments named as
+below. Channel connectors turn webhook deliveries into ``InboundMessage``s and
+send replies; notifier targets deliver ``Notification``s to people and team
+channels. Every hook is called with keyword arguments; a plugin that does not
+handle the given channel or target returns ``None`` so the next one is asked.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Callable
+
+import pluggy
+
+from chalicelib.domain import (
+    DeliveryResult,
+    InboundMessage,
+    InboundRequest,
+    Notification,
+    OutboundMessage,
+    SendResult,
+)
+
+PROJECT = "helpdesk"
+hookspec = pluggy.HookspecMarker(PROJECT)
+hookimpl = pluggy.HookimplMarker(PROJECT)
+
+SecretGetter = Callable[[str], "str | None"]
+
+
+@hookspec
+def helpdesk_channels() -> list[str]:
+    """Called once when the plugin manager starts and by ``GET /channels``.
+
+    Return the names of the channels this plugin connects (e.g. ``["form"]``).
+    A channel named ``x`` receives deliveries at ``POST /webhooks/x``.
+    """
+
+
+@hookspec
+def helpdesk_notification_targets() -> list[str]:
+    """Called when the plugin manager starts and when rules are checked.
+
+    Return the names of the notification targets this plugin delivers to
+    (e.g. ``["email"]``); rules name them in their ``notify`` actions.
+    """
+
+
+@hookspec(firstresult=True)
+def helpdesk_verify_inbound(
+    channel: str, request: InboundRequest, get_secret: SecretGetter, now: datetime
+) -> bool | None:
+    """Called for every delivery to ``POST /webhooks/{channel}``, before parsing.
+
+    Check the sender's signature or shared secret (use ``get_secret(NAME)``,
+    never a literal; ``now`` is for replay windows). Return ``True`` when verified; raise
+    ``chalicelib.errors.Unauthorized`` when the check fails (the delivery is
+    answered 401 and nothing is created); return ``None`` when ``channel`` is
+    not yours.
+    """
+
+
+@hookspec(firstresult=True)
+def helpdesk_parse_inbound(
+    channel: str, request: InboundRequest, now: datetime
+) -> list[InboundMessage] | None:
+    """Called after ``helpdesk_verify_inbound`` succeeded for the same delivery.
+
+    Return the customer messages in the delivery (an empty list for pings and
+    events that carry no message). Each message needs a ``dedupe_key`` that is
+    the same when the provider retries the delivery (``now`` is the receipt
+    time for messages that carry none). Raise
+    ``chalicelib.errors.ValidationFailed`` with one entry per problem
+    (``field``, ``pointer``, ``message``) for bad input (answered 400; the raw
+    payload is kept). Return ``None`` when ``channel`` is not yours.
+    """
+
+
+@hookspec(firstresult=True)
+def helpdesk_send_message(message: OutboundMessage, get_secret: SecretGetter) -> SendResult | None:
+    """Called when an agent reply or a rule's auto-reply goes to a customer.
+
+    Send ``message`` through ``message.channel`` and return a ``SendResult``
+    with the provider's message id; raise an exception when sending failed (the
+    caller records the failure and retries). Return ``None`` when the channel is
+    not yours.
+    """
+
+
+@hookspec(firstresult=True)
+def helpdesk_notify(notification: Notification, get_secret: SecretGetter) -> DeliveryResult | None:
+    """Called by the dispatcher for each notification written to the outbox.
+
+    Deliver it to ``notification.recipient`` through ``notification.target``
+    and return a ``DeliveryResult``; raise an exception on a transient failure
+    so the dispatcher retries with backoff. Return ``None`` when the target is
+    not yours.
+    """

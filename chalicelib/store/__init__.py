@@ -1,0 +1,1 @@
+"""DynamoDB storage: pynamodb models and repository functions. The only DynamoDB code."""

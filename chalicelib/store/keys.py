@@ -1,0 +1,51 @@
+"""Key builders for the single table. Every key prefix lives here."""
+
+from __future__ import annotations
+
+TICKET_SK = "TICKET"
+EVENT_PREFIX = "EV#"
+
+
+def ticket_pk(number: int) -> str:
+    """Partition of a ticket: its header and its timeline."""
+    return f"TICKET#{number}"
+
+
+def event_sk(event_id: str) -> str:
+    """Sort key of a timeline event (ULIDs sort by time)."""
+    return f"{EVENT_PREFIX}{event_id}"
+
+
+def customer_pk(customer_id: str) -> str:
+    """Partition of a customer and its identity links."""
+    return f"CUSTOMER#{customer_id}"
+
+
+def identity_key(kind: str, value: str) -> str:
+    """Identity key, e.g. ``email#sato@example.jp``."""
+    return f"{kind}#{value}"
+
+
+def identity_pk(kind: str, value: str) -> str:
+    """Partition of the identity -> customer pointer."""
+    return f"IDENT#{identity_key(kind, value)}"
+
+
+def dedupe_pk(key: str) -> str:
+    """Partition of an idempotency record."""
+    return f"DEDUPE#{key}"
+
+
+def agent_pk(agent_id: str) -> str:
+    """Partition of an agent."""
+    return f"AGENT#{agent_id}"
+
+
+def token_pk(token_hash: str) -> str:
+    """Partition of an API token (by hash)."""
+    return f"TOKEN#{token_hash}"
+
+
+def due_shard(ticket_number: int, shards: int) -> str:
+    """Write shard of the due index for a ticket."""
+    return f"DUE#{ticket_number % shards}"

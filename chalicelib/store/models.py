@@ -1,0 +1,186 @@
+"""pynamodb models over the single service table (see ``schema``).
+
+Table name and region are resolved on use, not at import, so one process can
+serve several stages and tests can give every test its own table.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from pynamodb.attributes import (
+    JSONAttribute,
+    NumberAttribute,
+    TTLAttribute,
+    UnicodeAttribute,
+    UnicodeSetAttribute,
+    UTCDateTimeAttribute,
+    VersionAttribute,
+)
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.models import Model
+
+from chalicelib.settings import get_settings
+from chalicelib.store import schema
+
+
+class _Lazy:
+    """Descriptor that evaluates a setting each time pynamodb reads it."""
+
+    def __init__(self, fn: Callable[[], Any]):
+        self.fn = fn
+
+    def __get__(self, obj: Any, owner: Any) -> Any:
+        return self.fn()
+
+
+class _TableMeta:
+    table_name = _Lazy(lambda: get_settings().table_name)
+    region = _Lazy(lambda: get_settings().region)
+
+
+class _Base(Model):
+    """Every item has a string partition key ``pk`` and sort key ``sk``."""
+
+    class Meta(_TableMeta):
+        pass
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+
+
+def _index(name: str) -> type:
+    class Meta:
+        index_name = name
+        projection = AllProjection()
+
+    return Meta
+
+
+class StatusIndex(GlobalSecondaryIndex["TicketItem"]):
+    """Tickets by status, oldest first."""
+
+    Meta = _index(schema.STATUS_INDEX)
+    status = UnicodeAttribute(hash_key=True)
+    created_at = UTCDateTimeAttribute(range_key=True)
+
+
+class AssigneeIndex(GlobalSecondaryIndex["TicketItem"]):
+    """Tickets by assigned agent."""
+
+    Meta = _index(schema.ASSIGNEE_INDEX)
+    assignee = UnicodeAttribute(hash_key=True)
+    created_at = UTCDateTimeAttribute(range_key=True)
+
+
+class AllTicketsIndex(GlobalSecondaryIndex["TicketItem"]):
+    """Every ticket in creation order (``ticket_list`` is the constant "ALL")."""
+
+    Meta = _index(schema.ALL_TICKETS_INDEX)
+    ticket_list = UnicodeAttribute(hash_key=True)
+    created_at = UTCDateTimeAttribute(range_key=True)
+
+
+class DueIndex(GlobalSecondaryIndex["TicketItem"]):
+    """Sparse, write-sharded index of tickets with a pending deadline or reminder."""
+
+    Meta = _index(schema.DUE_INDEX)
+    due_shard = UnicodeAttribute(hash_key=True)
+    next_due_at = NumberAttribute(range_key=True)
+
+
+class TicketItem(_Base):
+    """Ticket header: small, read often. ``pk=TICKET#<number>``, ``sk=TICKET``."""
+
+    number = NumberAttribute()
+    status = UnicodeAttribute()
+    priority = UnicodeAttribute()
+    channel = UnicodeAttribute()
+    subject = UnicodeAttribute()
+    category = UnicodeAttribute(null=True)
+    customer_id = UnicodeAttribute()
+    customer_name = UnicodeAttribute(null=True)
+    customer_email = UnicodeAttribute(null=True)
+    assignee = UnicodeAttribute(null=True)
+    department = UnicodeAttribute(null=True)
+    tags = UnicodeSetAttribute(null=True)
+    ticket_list = UnicodeAttribute(default="ALL")
+    created_at = UTCDateTimeAttribute()
+    updated_at = UTCDateTimeAttribute()
+    last_customer_message_at = UTCDateTimeAttribute(null=True)
+    last_agent_reply_at = UTCDateTimeAttribute(null=True)
+    first_replied_at = UTCDateTimeAttribute(null=True)
+    solved_at = UTCDateTimeAttribute(null=True)
+    sla = JSONAttribute(null=True)
+    due_shard = UnicodeAttribute(null=True)
+    next_due_at = NumberAttribute(null=True)
+    version = VersionAttribute()
+
+    by_status = StatusIndex()
+    by_assignee = AssigneeIndex()
+    all_tickets = AllTicketsIndex()
+    due = DueIndex()
+
+
+class EventItem(_Base):
+    """One timeline event. ``pk=TICKET#<number>``, ``sk=EV#<ulid>`` (time-ordered)."""
+
+    event_id = UnicodeAttribute()
+    type = UnicodeAttribute()
+    at = UTCDateTimeAttribute()
+    actor = UnicodeAttribute()
+    data = JSONAttribute(null=True)
+
+
+class CustomerItem(_Base):
+    """A customer. ``pk=CUSTOMER#<ulid>``, ``sk=CUSTOMER``."""
+
+    customer_id = UnicodeAttribute()
+    name = UnicodeAttribute(null=True)
+    email = UnicodeAttribute(null=True)
+    created_at = UTCDateTimeAttribute()
+    merged_into = UnicodeAttribute(null=True)
+
+
+class IdentityItem(_Base):
+    """An identity -> customer pointer. ``pk=IDENT#<kind>#<value>``, ``sk=IDENT``.
+
+    The customer also holds a link item ``pk=CUSTOMER#<id>``, ``sk=IDENT#<kind>#<value>``
+    so a customer's identities are one query away.
+    """
+
+    customer_id = UnicodeAttribute()
+    kind = UnicodeAttribute()
+    value = UnicodeAttribute()
+
+
+class CounterItem(_Base):
+    """An atomic counter (``UpdateItem ADD``). ``pk=COUNTER#<name>``, ``sk=COUNTER``."""
+
+    value = NumberAttribute(default=0)
+
+
+class DedupeItem(_Base):
+    """Idempotency record. ``pk=DEDUPE#<key>``, ``sk=DEDUPE``; expires_at is for clean-up only."""
+
+    ticket_id = NumberAttribute(null=True)
+    event_id = UnicodeAttribute(null=True)
+    valid_until = NumberAttribute(null=True)
+    expires_at = TTLAttribute(null=True)
+
+
+class AgentItem(_Base):
+    """An agent. ``pk=AGENT#<id>``, ``sk=AGENT``."""
+
+    agent_id = UnicodeAttribute()
+    name = UnicodeAttribute()
+    email = UnicodeAttribute(null=True)
+    role = UnicodeAttribute(default="agent")
+    department = UnicodeAttribute(null=True)
+
+
+class TokenItem(_Base):
+    """An API token, stored only as its SHA-256. ``pk=TOKEN#<sha256>``, ``sk=TOKEN``."""
+
+    agent_id = UnicodeAttribute()
+    created_at = UTCDateTimeAttribute()

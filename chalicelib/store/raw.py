@@ -1,0 +1,44 @@
+"""Raw inbound payloads in S3: every delivery is kept before it is parsed."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import boto3
+from ulid import ULID
+
+from chalicelib.settings import get_settings
+
+_clients: dict[str, Any] = {}
+
+
+def _s3() -> Any:
+    region = get_settings().region
+    if region not in _clients:
+        _clients[region] = boto3.client("s3", region_name=region)
+    return _clients[region]
+
+
+def put_raw(channel: str, body: bytes, headers: dict[str, str], now: datetime) -> str:
+    """Store a raw delivery; returns its S3 key (the ``raw_ref`` kept on the timeline)."""
+    key = f"raw/{channel}/{now:%Y/%m/%d}/{ULID.from_datetime(now)}"
+    meta = {k: v[:256] for k, v in headers.items() if k in ("content-type", "user-agent")}
+    _s3().put_object(
+        Bucket=get_settings().raw_bucket,
+        Key=key,
+        Body=body,
+        ContentType=headers.get("content-type", "application/octet-stream")[:256],
+        Metadata={k.replace("-", "_"): v.encode("ascii", "replace").decode() for k, v in meta.items()},
+    )
+    return key
+
+
+def get_raw(key: str) -> bytes:
+    """Read a stored raw delivery."""
+    return _s3().get_object(Bucket=get_settings().raw_bucket, Key=key)["Body"].read()
+
+
+def reset_clients() -> None:
+    """Forget cached clients (tests switch endpoints)."""
+    _clients.clear()

@@ -1,0 +1,69 @@
+"""The one table definition. Feeds the local stack, the tests and the deployment template.
+
+Single-table design: ticket headers, timeline events, customers, identities,
+agents, counters and idempotency keys share one table, told apart by key
+prefixes (see ``keys``). The pynamodb models in ``models`` must match this
+definition; ``tests/unit/test_schema.py`` checks that they do.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+STATUS_INDEX = "ByStatus"
+ASSIGNEE_INDEX = "ByAssignee"
+ALL_TICKETS_INDEX = "AllTickets"
+DUE_INDEX = "DueIndex"
+TTL_ATTRIBUTE = "expires_at"
+
+
+def _gsi(name: str, hash_key: str, range_key: str) -> dict[str, Any]:
+    return {
+        "IndexName": name,
+        "KeySchema": [
+            {"AttributeName": hash_key, "KeyType": "HASH"},
+            {"AttributeName": range_key, "KeyType": "RANGE"},
+        ],
+        "Projection": {"ProjectionType": "ALL"},
+    }
+
+
+def table_definition(table_name: str) -> dict[str, Any]:
+    """CreateTable parameters (boto3 / CloudFormation shape) for the service table."""
+    return {
+        "TableName": table_name,
+        "BillingMode": "PAY_PER_REQUEST",
+        "AttributeDefinitions": [
+            {"AttributeName": "pk", "AttributeType": "S"},
+            {"AttributeName": "sk", "AttributeType": "S"},
+            {"AttributeName": "status", "AttributeType": "S"},
+            {"AttributeName": "assignee", "AttributeType": "S"},
+            {"AttributeName": "ticket_list", "AttributeType": "S"},
+            {"AttributeName": "created_at", "AttributeType": "S"},
+            {"AttributeName": "due_shard", "AttributeType": "S"},
+            {"AttributeName": "next_due_at", "AttributeType": "N"},
+        ],
+        "KeySchema": [
+            {"AttributeName": "pk", "KeyType": "HASH"},
+            {"AttributeName": "sk", "KeyType": "RANGE"},
+        ],
+        "GlobalSecondaryIndexes": [
+            _gsi(STATUS_INDEX, "status", "created_at"),
+            _gsi(ASSIGNEE_INDEX, "assignee", "created_at"),
+            _gsi(ALL_TICKETS_INDEX, "ticket_list", "created_at"),
+            # Sparse and write-sharded: only tickets with a pending deadline carry
+            # due_shard/next_due_at, so the sweep reads due tickets only.
+            _gsi(DUE_INDEX, "due_shard", "next_due_at"),
+        ],
+        "StreamSpecification": {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
+    }
+
+
+def create_table(client: Any, table_name: str) -> None:
+    """Create the table with a boto3 DynamoDB client (local stack and tests) and enable TTL."""
+    client.create_table(**table_definition(table_name))
+    client.get_waiter("table_exists").wait(TableName=table_name)
+    client.update_time_to_live(
+        TableName=table_name,
+        TimeToLiveSpecification={"Enabled": True, "AttributeName": TTL_ATTRIBUTE},
+    )

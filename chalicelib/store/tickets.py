@@ -1,0 +1,177 @@
+"""Ticket headers and their timelines: create, read, append."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from pynamodb.exceptions import TransactWriteError
+from ulid import ULID
+
+from chalicelib.domain import EventType, InboundMessage, Priority, Status
+from chalicelib.errors import NotFound
+from chalicelib.store import keys
+from chalicelib.store.models import CounterItem, CustomerItem, DedupeItem, EventItem, TicketItem
+from chalicelib.store.tx import failed_conditions, transact_write
+
+DEDUPE_SK = "DEDUPE"
+DEDUPE_RETENTION = timedelta(days=90)
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    """Outcome of recording an inbound message."""
+
+    ticket_id: int
+    event_id: str
+    duplicate: bool
+    created: bool
+
+
+def allocate_ticket_number() -> int:
+    """Next human ticket number from an atomic counter (UpdateItem ADD)."""
+    counter = CounterItem("COUNTER#ticket", "COUNTER")
+    counter.update(actions=[CounterItem.value.add(1)])
+    return int(counter.value)
+
+
+def find_duplicate(dedupe_key: str, now: datetime) -> IngestResult | None:
+    """The earlier result for this delivery key if it still counts, else None."""
+    try:
+        item = DedupeItem.get(keys.dedupe_pk(dedupe_key), DEDUPE_SK, consistent_read=True)
+    except DedupeItem.DoesNotExist:
+        return None
+    if item.valid_until is not None and item.valid_until < now.timestamp():
+        return None
+    return IngestResult(int(item.ticket_id), item.event_id or "", duplicate=True, created=False)
+
+
+def _message_event(number: int, msg: InboundMessage, raw_ref: str | None) -> EventItem:
+    event_id = str(ULID.from_datetime(msg.received_at))
+    return EventItem(
+        keys.ticket_pk(number),
+        keys.event_sk(event_id),
+        event_id=event_id,
+        type=EventType.MESSAGE_IN.value,
+        at=msg.received_at,
+        actor=f"customer:{msg.sender.identity_kind}:{msg.sender.identity_value}",
+        data={
+            "channel": msg.channel,
+            "subject": msg.subject,
+            "body_text": msg.body_text,
+            "from": {"name": msg.sender.name, "email": msg.sender.email},
+            "category": msg.category,
+            "raw_ref": raw_ref,
+            "metadata": dict(msg.metadata),
+        },
+    )
+
+
+def create_ticket(
+    msg: InboundMessage, customer: CustomerItem, *, now: datetime, raw_ref: str | None
+) -> IngestResult:
+    """Create a ticket with its first message, exactly once per ``msg.dedupe_key``.
+
+    Dedupe record, header and first event are written in one transaction, so a
+    crash leaves nothing half-written and a retry of the same delivery (even a
+    concurrent one) returns the ticket the first delivery made.
+    """
+    earlier = find_duplicate(msg.dedupe_key, now)
+    if earlier:
+        return earlier
+    number = allocate_ticket_number()
+    event = _message_event(number, msg, raw_ref)
+    ticket = TicketItem(
+        keys.ticket_pk(number),
+        keys.TICKET_SK,
+        number=number,
+        status=Status.NEW.value,
+        priority=Priority.NORMAL.value,
+        channel=msg.channel,
+        subject=msg.subject or "(no subject)",
+        category=msg.category,
+        customer_id=customer.customer_id,
+        customer_name=customer.name or msg.sender.name or None,
+        customer_email=customer.email or msg.sender.email or None,
+        created_at=msg.received_at,
+        updated_at=now,
+        last_customer_message_at=msg.received_at,
+    )
+    valid_until = now + timedelta(seconds=msg.dedupe_window_s) if msg.dedupe_window_s else None
+    dedupe = DedupeItem(
+        keys.dedupe_pk(msg.dedupe_key),
+        DEDUPE_SK,
+        ticket_id=number,
+        event_id=event.event_id,
+        valid_until=int(valid_until.timestamp()) if valid_until else None,
+        expires_at=now + DEDUPE_RETENTION,
+    )
+    try:
+        with transact_write() as tw:
+            tw.save(
+                dedupe,
+                condition=DedupeItem.pk.does_not_exist()
+                | (DedupeItem.valid_until < int(now.timestamp())),
+            )
+            tw.save(ticket, condition=TicketItem.pk.does_not_exist())
+            tw.save(event)
+    except TransactWriteError as err:
+        if not failed_conditions(err)[:1] == [True]:
+            raise
+        earlier = find_duplicate(msg.dedupe_key, now)
+        if earlier is None:
+            raise
+        return earlier
+    return IngestResult(number, event.event_id, duplicate=False, created=True)
+
+
+def get_ticket(number: int) -> TicketItem:
+    """The ticket header; NotFound if there is none."""
+    try:
+        return TicketItem.get(keys.ticket_pk(number), keys.TICKET_SK, consistent_read=True)
+    except TicketItem.DoesNotExist as exc:
+        raise NotFound(f"ticket {number} not found") from exc
+
+
+def get_timeline(number: int) -> list[EventItem]:
+    """The ticket's events, oldest first."""
+    return list(
+        EventItem.query(
+            keys.ticket_pk(number),
+            EventItem.sk.startswith(keys.EVENT_PREFIX),
+            consistent_read=True,
+        )
+    )
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat().replace("+00:00", "Z") if value else None
+
+
+def ticket_to_dict(t: TicketItem) -> dict[str, Any]:
+    """JSON-ready ticket header."""
+    return {
+        "id": int(t.number),
+        "number": f"#{int(t.number)}",
+        "subject": t.subject,
+        "status": t.status,
+        "priority": t.priority,
+        "channel": t.channel,
+        "category": t.category,
+        "customer": {"id": t.customer_id, "name": t.customer_name, "email": t.customer_email},
+        "assignee": t.assignee,
+        "department": t.department,
+        "tags": sorted(t.tags or []),
+        "created_at": _iso(t.created_at),
+        "updated_at": _iso(t.updated_at),
+        "last_customer_message_at": _iso(t.last_customer_message_at),
+        "first_replied_at": _iso(t.first_replied_at),
+        "sla": t.sla,
+        "version": int(t.version or 0),
+    }
+
+
+def event_to_dict(e: EventItem) -> dict[str, Any]:
+    """JSON-ready timeline event."""
+    return {"id": e.event_id, "type": e.type, "at": _iso(e.at), "actor": e.actor, "data": e.data}

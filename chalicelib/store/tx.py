@@ -1,0 +1,46 @@
+"""Transactions and paging helpers shared by the repositories."""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import Any
+
+from pynamodb.connection import Connection
+from pynamodb.exceptions import TransactWriteError
+from pynamodb.transactions import TransactWrite
+
+from chalicelib.errors import ValidationFailed
+from chalicelib.settings import get_settings
+
+
+def transact_write() -> TransactWrite:
+    """A TransactWrite on the service table's region (all-or-nothing writes)."""
+    return TransactWrite(connection=Connection(region=get_settings().region))
+
+
+def failed_conditions(err: TransactWriteError) -> list[bool]:
+    """For each item of a cancelled transaction: did its condition fail?"""
+    return [bool(r and r.code == "ConditionalCheckFailed") for r in err.cancellation_reasons]
+
+
+def encode_cursor(key: dict[str, Any] | None) -> str | None:
+    """Opaque paging cursor from a DynamoDB LastEvaluatedKey."""
+    if not key:
+        return None
+    return base64.urlsafe_b64encode(json.dumps(key, separators=(",", ":")).encode()).decode()
+
+
+def decode_cursor(cursor: str | None) -> dict[str, Any] | None:
+    """LastEvaluatedKey from a cursor; a malformed cursor is a 400 naming the parameter."""
+    if not cursor:
+        return None
+    try:
+        key = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+        if not isinstance(key, dict):
+            raise ValueError("not an object")
+        return key
+    except (ValueError, TypeError) as exc:
+        raise ValidationFailed(
+            [{"field": "cursor", "pointer": "/cursor", "message": f"invalid cursor: {exc}"}]
+        ) from exc

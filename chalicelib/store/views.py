@@ -1,0 +1,50 @@
+"""Ticket list views (queues) with paging, served from the GSIs, never a scan."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalicelib.domain import ACTIVE_STATUSES, Status
+from chalicelib.errors import ValidationFailed
+from chalicelib.store.models import TicketItem
+from chalicelib.store.tx import decode_cursor, encode_cursor
+
+STATUS_VIEWS = {s.value: s.value for s in Status}
+VIEWS = ("all", "new", "unassigned", "mine", *[s.value for s in Status if s != Status.NEW])
+_ACTIVE = [s.value for s in ACTIVE_STATUSES]
+
+
+def list_view(
+    view: str, *, agent_id: str, limit: int = 25, cursor: str | None = None, newest_first: bool = False
+) -> tuple[list[TicketItem], str | None]:
+    """One page of a view and the cursor of the next page (None at the end).
+
+    Views: ``all``, ``new``, ``unassigned`` (active and nobody assigned),
+    ``mine`` (active, assigned to ``agent_id``), and one per status.
+    """
+    if view not in VIEWS:
+        raise ValidationFailed(
+            [{"field": "view", "pointer": "/view", "message": f"unknown view {view!r}; one of {list(VIEWS)}"}]
+        )
+    common: dict[str, Any] = {
+        "limit": limit,
+        "last_evaluated_key": decode_cursor(cursor),
+        "scan_index_forward": not newest_first,
+    }
+    if view in STATUS_VIEWS:
+        result = TicketItem.by_status.query(view, **common)
+    elif view == "mine":
+        result = TicketItem.by_assignee.query(
+            agent_id, filter_condition=TicketItem.status.is_in(*_ACTIVE), **common
+        )
+    elif view == "unassigned":
+        result = TicketItem.all_tickets.query(
+            "ALL",
+            filter_condition=TicketItem.assignee.does_not_exist() & TicketItem.status.is_in(*_ACTIVE),
+            **common,
+        )
+    else:
+        result = TicketItem.all_tickets.query("ALL", **common)
+    items = list(result)
+    next_key = result.last_evaluated_key if len(items) >= limit or result.last_evaluated_key else None
+    return items, encode_cursor(next_key)
