@@ -6,12 +6,13 @@ Pure: no AWS imports. Times are timezone-aware UTC datetimes.
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any, Mapping
+from typing import Any
 
 
-class Status(str, enum.Enum):
+class Status(enum.StrEnum):
     """Lifecycle of a ticket."""
 
     NEW = "new"
@@ -25,7 +26,7 @@ class Status(str, enum.Enum):
 ACTIVE_STATUSES = (Status.NEW, Status.OPEN, Status.PENDING, Status.ON_HOLD)
 
 
-class Priority(str, enum.Enum):
+class Priority(enum.StrEnum):
     """How urgent a ticket is."""
 
     LOW = "low"
@@ -34,7 +35,7 @@ class Priority(str, enum.Enum):
     URGENT = "urgent"
 
 
-class EventType(str, enum.Enum):
+class EventType(enum.StrEnum):
     """Kinds of timeline events; one DynamoDB item each."""
 
     MESSAGE_IN = "message_in"

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 
 class HelpdeskError(Exception):
@@ -17,17 +18,21 @@ class ValidationFailed(HelpdeskError):
         self.errors = errors
 
     @classmethod
-    def from_schema_errors(cls, errors: Iterable[Any]) -> "ValidationFailed":
+    def from_schema_errors(cls, errors: Iterable[Any]) -> ValidationFailed:
         """Build from jsonschema ``ValidationError``s: one entry per problem, by field.
 
         A missing required property is reported at its own pointer, not its parent's.
         """
         out: list[dict[str, Any]] = []
+        reported: set[tuple[str, ...]] = set()
         for err in errors:
             path = [str(p) for p in err.absolute_path]
             if err.validator == "required" and isinstance(err.instance, dict):
+                # jsonschema reports one error per missing property, in order.
                 missing = [p for p in err.validator_value if p not in err.instance]
-                path = path + missing[:1]
+                missing = [p for p in missing if (*path, p) not in reported][:1]
+                path = path + missing
+            reported.add(tuple(path))
             out.append(schema_error(path, err.message))
         out.sort(key=lambda e: e["pointer"])
         return cls(out)

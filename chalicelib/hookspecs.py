@@ -9,8 +9,8 @@ handle the given channel or target returns ``None`` so the next one is asked.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
-from typing import Callable
 
 import pluggy
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import importlib
 import pkgutil
-from typing import Iterable
+from collections.abc import Iterable
 
 import pluggy
 

@@ -6,7 +6,9 @@ serve several stages and tests can give every test its own table.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+import threading
+from collections.abc import Callable
+from typing import Any
 
 from pynamodb.attributes import (
     JSONAttribute,
@@ -17,6 +19,8 @@ from pynamodb.attributes import (
     UTCDateTimeAttribute,
     VersionAttribute,
 )
+from pynamodb.connection import Connection, TableConnection
+from pynamodb.connection.base import MetaTable
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
@@ -39,11 +43,38 @@ class _TableMeta:
     region = _Lazy(lambda: get_settings().region)
 
 
+_shared: dict[tuple[str, str], Connection] = {}
+_shared_lock = threading.Lock()
+
+
+def shared_connection() -> Connection:
+    """One pynamodb Connection per (region, table) for every model and transaction.
+
+    pynamodb would otherwise give each model class its own botocore client,
+    which costs a client creation per model on every cold start.
+    """
+    settings = get_settings()
+    key = (settings.region, settings.table_name)
+    with _shared_lock:
+        conn = _shared.get(key)
+        if conn is None:
+            conn = Connection(region=settings.region)
+            conn.add_meta_table(MetaTable(schema.table_definition(settings.table_name)))
+            _shared[key] = conn
+        return conn
+
+
 class _Base(Model):
     """Every item has a string partition key ``pk`` and sort key ``sk``."""
 
     class Meta(_TableMeta):
         pass
+
+    @classmethod
+    def _get_connection(cls) -> TableConnection:
+        table = super()._get_connection()
+        table.connection = shared_connection()
+        return table
 
     pk = UnicodeAttribute(hash_key=True)
     sk = UnicodeAttribute(range_key=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import datetime
 from typing import Any
 
@@ -11,13 +12,15 @@ from ulid import ULID
 from chalicelib.settings import get_settings
 
 _clients: dict[str, Any] = {}
+_lock = threading.Lock()  # boto3's default session is not safe for concurrent client creation
 
 
 def _s3() -> Any:
     region = get_settings().region
-    if region not in _clients:
-        _clients[region] = boto3.client("s3", region_name=region)
-    return _clients[region]
+    with _lock:
+        if region not in _clients:
+            _clients[region] = boto3.session.Session().client("s3", region_name=region)
+        return _clients[region]
 
 
 def put_raw(channel: str, body: bytes, headers: dict[str, str], now: datetime) -> str:

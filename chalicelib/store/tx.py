@@ -6,17 +6,17 @@ import base64
 import json
 from typing import Any
 
-from pynamodb.connection import Connection
 from pynamodb.exceptions import TransactWriteError
 from pynamodb.transactions import TransactWrite
 
 from chalicelib.errors import ValidationFailed
-from chalicelib.settings import get_settings
 
 
 def transact_write() -> TransactWrite:
-    """A TransactWrite on the service table's region (all-or-nothing writes)."""
-    return TransactWrite(connection=Connection(region=get_settings().region))
+    """A TransactWrite on the service table (all-or-nothing writes)."""
+    from chalicelib.store.models import shared_connection
+
+    return TransactWrite(connection=shared_connection())
 
 
 def failed_conditions(err: TransactWriteError) -> list[bool]:

@@ -1,0 +1,40 @@
+# Everything a developer or CI needs, from a machine with only Python 3.11.
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+PORT ?= 8000
+UV_VERSION := 0.13.9
+
+.PHONY: install run test test-fast lint check-rules package bench clean
+
+$(STAMP): requirements.txt requirements-dev.txt
+	@command -v $(PYTHON) >/dev/null || { echo "need $(PYTHON) on PATH"; exit 1; }
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+	$(VENV)/bin/uv pip install --quiet --python $(PY) -r requirements-dev.txt
+	@touch $(STAMP)
+
+install: $(STAMP)  ## create .venv and install the pinned dependencies
+
+run: $(STAMP)  ## local AWS stand-in, tables, HTTP API on :$(PORT) and the scheduler
+	PORT=$(PORT) $(PY) -m infra.local_stack
+
+test: $(STAMP)  ## the whole suite (lint, rule check, unit, functional, packaging)
+	$(VENV)/bin/ruff check .
+	$(PY) -m pytest -n 2 --dist loadgroup -q
+
+test-fast: $(STAMP)  ## unit tests only
+	$(PY) -m pytest tests/unit -q
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+
+package: $(STAMP)  ## build the deployable Chalice/SAM package into build/
+	$(PY) -m infra.build_package
+
+bench: $(STAMP)  ## benchmarks under bench/, each printing side-by-side ratios
+	@set -e; for b in bench/bench_*.py; do echo "== $$b"; $(PY) $$b; done
+
+clean:
+	rm -rf build vendor .pytest_cache

@@ -1,0 +1,108 @@
+"""Shared glue for routes: JSON errors, authentication, query parsing."""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from chalice import Response
+from chalice.app import Request
+
+from chalicelib.errors import Conflict, Forbidden, HelpdeskError, NotFound, Unauthorized, ValidationFailed
+from chalicelib.settings import get_settings
+from chalicelib.store import agents
+from chalicelib.store.models import AgentItem
+
+log = logging.getLogger(__name__)
+
+_STATUS = [
+    (ValidationFailed, 400),
+    (Unauthorized, 401),
+    (Forbidden, 403),
+    (NotFound, 404),
+    (Conflict, 409),
+]
+
+
+def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    """A JSON response (UTF-8, Japanese kept readable)."""
+    return Response(
+        body=json.dumps(body, ensure_ascii=False, default=str),
+        status_code=status,
+        headers={"Content-Type": "application/json; charset=utf-8", **(headers or {})},
+    )
+
+
+def error_response(exc: Exception) -> Response:
+    """Map an exception to a JSON error response; unexpected ones become a logged 500."""
+    for cls, status in _STATUS:
+        if isinstance(exc, cls):
+            body: dict[str, Any] = {"error": cls.__name__, "message": str(exc)}
+            if isinstance(exc, ValidationFailed):
+                body["errors"] = exc.errors
+                if getattr(exc, "raw_ref", None):
+                    body["raw_ref"] = exc.raw_ref  # type: ignore[attr-defined]
+            if isinstance(exc, Conflict) and exc.detail:
+                body.update(exc.detail)
+            headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+            return json_response(body, status, headers)
+    log.exception("unhandled error", exc_info=exc)
+    return json_response({"error": "InternalError", "message": "internal error; it was logged"}, 500)
+
+
+def handles_errors(view: Callable[..., Any]) -> Callable[..., Any]:
+    """Decorator: turn exceptions of a view into JSON error responses."""
+
+    @functools.wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return view(*args, **kwargs)
+        except HelpdeskError as exc:
+            return error_response(exc)
+        except Exception as exc:  # noqa: BLE001 - last line of defence, logged
+            return error_response(exc)
+
+    return wrapper
+
+
+def authenticate(request: Request) -> AgentItem:
+    """The agent making the request, or Unauthorized.
+
+    ``HELPDESK_AUTH_MODE=token`` (default): ``Authorization: Bearer <token>``
+    checked against stored token hashes. ``cognito``: API Gateway's Cognito
+    authorizer has verified the JWT; the agent is looked up by the ``email`` claim.
+    """
+    if get_settings().auth_mode == "cognito":
+        claims = (request.context or {}).get("authorizer", {}).get("claims") or {}
+        agent_id = claims.get("email") or claims.get("cognito:username")
+        agent = agents.get_agent(agent_id) if agent_id else None
+        if agent is None:
+            raise Unauthorized("no agent record for this Cognito user")
+        return agent
+    header = (request.headers or {}).get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthorized("missing bearer token")
+    agent = agents.agent_for_token(token.strip())
+    if agent is None:
+        raise Unauthorized("invalid token")
+    return agent
+
+
+def int_param(params: dict[str, str], name: str, default: int, lo: int, hi: int) -> int:
+    """An integer query parameter within [lo, hi]; 400 naming the parameter otherwise."""
+    raw_value = params.get(name)
+    if raw_value is None or raw_value == "":
+        return default
+    try:
+        value = int(raw_value)
+    except ValueError:
+        value = lo - 1
+    if not lo <= value <= hi:
+        raise ValidationFailed(
+            [{"field": name, "pointer": f"/{name}", "message": f"must be an integer from {lo} to {hi}"}]
+        )
+    return value

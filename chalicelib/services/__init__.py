@@ -1,0 +1,1 @@
+"""Use cases: ingest, views, ... Each combines the store, the engine and the plugins."""

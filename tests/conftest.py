@@ -1,0 +1,20 @@
+"""Test-wide settings: fake AWS credentials, never a real endpoint."""
+
+import os
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+# Before any boto3 client exists: fake credentials, a region, no endpoint override.
+for _name in ("AWS_ENDPOINT_URL", "AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN"):
+    os.environ.pop(_name, None)
+os.environ.update(
+    AWS_ACCESS_KEY_ID="testing",
+    AWS_SECRET_ACCESS_KEY="testing",
+    AWS_DEFAULT_REGION="ap-northeast-1",
+    AWS_REGION="ap-northeast-1",
+    AWS_ACCOUNT_ID_ENDPOINT_MODE="disabled",
+)
