@@ -1,0 +1,383 @@
+"""Business calendars: opening hours, holidays and business-minute arithmetic.
+
+A calendar is data (``rules/calendars/<id>.json``) turned into a
+``BusinessCalendar`` by ``load_calendar``. All arithmetic walks day by day
+over opening intervals converted to UTC with zoneinfo, so split shifts and
+DST changes are exact. Intervals are half-open: open at 09:30, closed at 18:30.
+Inputs must be timezone-aware; outputs are UTC.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta, timezone
+from functools import lru_cache
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import holidays
+
+UTC = timezone.utc
+Interval = tuple[datetime, datetime]
+Hours = tuple[tuple[int, int], ...]  # (start, end) in minutes after local midnight
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+# A calendar with no business hours for this many days in a row is broken.
+MAX_CLOSED_DAYS = 366
+_MINUTE = timedelta(minutes=1)
+_DAY_CACHE_LIMIT = 4096
+_TIME_RE = re.compile(r"^(?:(?:[01]\d|2[0-3]):[0-5]\d|24:00)$")
+_DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_TIME_PATTERN = _TIME_RE.pattern
+_DATE_PATTERN = _DATE_RE.pattern
+_FIELDS = ("id", "name", "description", "timezone", "weekly", "holidays",
+           "closed_dates", "open_dates", "always_open")
+
+_HOURS_SCHEMA: dict[str, Any] = {
+    "type": "array",
+    "items": {
+        "type": "array",
+        "prefixItems": [
+            {"type": "string", "pattern": _TIME_PATTERN},
+            {"type": "string", "pattern": _TIME_PATTERN},
+        ],
+        "minItems": 2,
+        "maxItems": 2,
+    },
+}
+
+CALENDAR_SCHEMA: dict[str, Any] = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "$id": "https://helpdesk.invalid/schemas/calendar.json",
+    "title": "Business calendar",
+    "description": "Opening hours, holidays and days off for SLA clocks. "
+                   "Times are local 'HH:MM' (end may be '24:00'); dates are 'YYYY-MM-DD'.",
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["id", "timezone"],
+    "properties": {
+        "id": {"type": "string", "pattern": r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"},
+        "name": {"type": "string"},
+        "description": {"type": "string"},
+        "timezone": {"type": "string", "minLength": 1},
+        "always_open": {"type": "boolean"},
+        "weekly": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {day: _HOURS_SCHEMA for day in WEEKDAYS},
+        },
+        "holidays": {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["country"],
+            "properties": {
+                "country": {"type": "string", "pattern": r"^[A-Z]{2,3}$"},
+                "subdiv": {"type": "string"},
+            },
+        },
+        "closed_dates": {
+            "type": "array",
+            "uniqueItems": True,
+            "items": {"type": "string", "pattern": _DATE_PATTERN},
+        },
+        "open_dates": {
+            "type": "object",
+            "propertyNames": {"pattern": _DATE_PATTERN},
+            "additionalProperties": _HOURS_SCHEMA,
+        },
+    },
+    "if": {"required": ["always_open"], "properties": {"always_open": {"const": True}}},
+    "then": {"not": {"anyOf": [{"required": [k]} for k in
+                               ("weekly", "holidays", "closed_dates", "open_dates")]}},
+    "else": {"required": ["weekly"]},
+}
+
+
+@lru_cache(maxsize=256)
+def holiday_dates(country: str, subdiv: str | None, year: int) -> frozenset[date]:
+    """National (and regional) public holidays of one year, cached per year."""
+    return frozenset(holidays.country_holidays(country, subdiv=subdiv, years=year).keys())
+
+
+def _aware(t: datetime, name: str = "datetime") -> datetime:
+    if t.tzinfo is None or t.utcoffset() is None:
+        raise ValueError(f"{name} must be timezone-aware, got {t!r}")
+    return t.astimezone(UTC)
+
+
+@dataclass(frozen=True, eq=False)
+class BusinessCalendar:
+    """Opening hours of one team. Build it with ``load_calendar``."""
+
+    id: str
+    timezone: str
+    weekly: tuple[Hours, ...] = ((),) * 7  # Monday first
+    holiday_country: str | None = None
+    holiday_subdiv: str | None = None
+    closed_dates: frozenset[date] = frozenset()
+    open_dates: Mapping[date, Hours] = field(default_factory=dict)
+    always_open: bool = False
+    _days: dict[date, tuple[Interval, ...]] = field(default_factory=dict, init=False, repr=False)
+
+    @property
+    def tz(self) -> ZoneInfo:
+        """The calendar's time zone."""
+        return ZoneInfo(self.timezone)
+
+    def is_holiday(self, day: date) -> bool:
+        """True if ``day`` is a public holiday of the configured country."""
+        if self.holiday_country is None:
+            return False
+        return day in holiday_dates(self.holiday_country, self.holiday_subdiv, day.year)
+
+    def hours_on(self, day: date) -> Hours:
+        """Local opening hours of ``day`` as minutes after midnight (empty: closed).
+
+        Precedence: ``open_dates`` > ``closed_dates`` > holidays > ``weekly``.
+        """
+        if self.always_open:
+            return ((0, 1440),)
+        if day in self.open_dates:
+            return self.open_dates[day]
+        if day in self.closed_dates or self.is_holiday(day):
+            return ()
+        return self.weekly[day.weekday()]
+
+    def intervals_on(self, day: date) -> tuple[Interval, ...]:
+        """Opening intervals of local ``day`` as UTC (start, end) pairs, cached."""
+        cached = self._days.get(day)
+        if cached is not None:
+            return cached
+        tz = self.tz
+        out = []
+        for start_min, end_min in self.hours_on(day):
+            start = _local(day, start_min, tz)
+            end = _local(day, end_min, tz)
+            if end > start:  # an interval swallowed by a DST gap disappears
+                out.append((start, end))
+        result = tuple(out)
+        if len(self._days) >= _DAY_CACHE_LIMIT:
+            self._days.clear()
+        self._days[day] = result
+        return result
+
+    def open_intervals(self, start: datetime, end: datetime | None = None) -> Iterator[Interval]:
+        """Opening intervals from ``start`` (clipped to it) in order, UTC.
+
+        With ``end`` the intervals are clipped to it and the walk stops there;
+        without, it goes on and raises ValueError after MAX_CLOSED_DAYS closed days.
+        """
+        start = _aware(start, "start")
+        stop = None if end is None else _aware(end, "end")
+        if stop is not None and stop <= start:
+            return
+        tz = self.tz
+        day = start.astimezone(tz).date()
+        last_day = None if stop is None else stop.astimezone(tz).date()
+        closed_run = 0
+        while last_day is None or day <= last_day:
+            found = False
+            for s, e in self.intervals_on(day):
+                if e <= start:
+                    continue
+                s = max(s, start)
+                if stop is not None:
+                    if s >= stop:
+                        return
+                    e = min(e, stop)
+                found = True
+                yield s, e
+            closed_run = 0 if found else closed_run + 1
+            if stop is None and closed_run > MAX_CLOSED_DAYS:
+                raise ValueError(f"calendar {self.id!r} has no business hours within "
+                                 f"{MAX_CLOSED_DAYS} days after {day.isoformat()}")
+            day += timedelta(days=1)
+
+    def is_open(self, t: datetime) -> bool:
+        """True if the team is working at instant ``t``."""
+        t = _aware(t, "t")
+        if self.always_open:
+            return True
+        day = t.astimezone(self.tz).date()
+        return any(s <= t < e for s, e in self.intervals_on(day))
+
+    def next_open(self, t: datetime) -> datetime:
+        """``t`` itself (UTC) if open, else the start of the next opening interval."""
+        t = _aware(t, "t")
+        if self.always_open:
+            return t
+        return next(self.open_intervals(t))[0]
+
+    def add_business_minutes(self, start: datetime, minutes: float) -> datetime:
+        """The instant when ``minutes`` business minutes have passed since ``start``.
+
+        Counting starts at the next opening if ``start`` is outside hours; a
+        target that ends exactly at closing time is due at closing time.
+        0 minutes gives ``start`` if open, else the next opening.
+        """
+        if minutes < 0:
+            raise ValueError(f"minutes must be >= 0, got {minutes}")
+        start = _aware(start, "start")
+        if self.always_open:
+            return start + minutes * _MINUTE
+        if minutes == 0:
+            return self.next_open(start)
+        remaining = minutes * _MINUTE
+        for s, e in self.open_intervals(start):
+            if remaining <= e - s:
+                return s + remaining
+            remaining -= e - s
+        raise AssertionError("unreachable: open_intervals is unbounded")  # pragma: no cover
+
+    def business_minutes_between(self, a: datetime, b: datetime) -> float:
+        """Business minutes from ``a`` to ``b``; negative when ``b`` is before ``a``."""
+        a, b = _aware(a, "a"), _aware(b, "b")
+        if b < a:
+            return -self.business_minutes_between(b, a)
+        if self.always_open:
+            return (b - a) / _MINUTE
+        total = timedelta(0)
+        for s, e in self.open_intervals(a, b):
+            total += e - s
+        return total / _MINUTE
+
+
+def _local(day: date, minute: int, tz: ZoneInfo) -> datetime:
+    """Local wall time ``minute`` after midnight of ``day``, as UTC.
+
+    A wall time inside a DST gap maps to the instant after the gap.
+    """
+    if minute == 1440:
+        day, minute = day + timedelta(days=1), 0
+    wall = datetime.combine(day, time(minute // 60, minute % 60), tzinfo=tz)
+    return wall.astimezone(UTC)
+
+
+# --- loading ---------------------------------------------------------------
+
+
+def load_calendar(doc: Mapping[str, Any]) -> BusinessCalendar:
+    """Build a calendar from its JSON document; ValueError names the bad field."""
+    if not isinstance(doc, Mapping):
+        raise ValueError("calendar: must be a JSON object")
+    unknown = sorted(set(doc) - set(_FIELDS))
+    if unknown:
+        raise ValueError(f"{unknown[0]}: unknown calendar field")
+    cal_id = doc.get("id")
+    if not isinstance(cal_id, str) or not cal_id:
+        raise ValueError("id: must be a non-empty string")
+    tz_name = doc.get("timezone")
+    if not isinstance(tz_name, str) or not tz_name:
+        raise ValueError("timezone: must be an IANA time zone name such as 'Asia/Tokyo'")
+    try:
+        ZoneInfo(tz_name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(f"timezone: unknown time zone {tz_name!r}") from exc
+    always_open = doc.get("always_open", False)
+    if not isinstance(always_open, bool):
+        raise ValueError("always_open: must be true or false")
+    if always_open:
+        extra = [k for k in ("weekly", "holidays", "closed_dates", "open_dates") if k in doc]
+        if extra:
+            raise ValueError(f"{extra[0]}: not allowed when always_open is true")
+        return BusinessCalendar(id=cal_id, timezone=tz_name, always_open=True)
+    if "weekly" not in doc:
+        raise ValueError("weekly: required unless always_open is true")
+    country, subdiv = _parse_holidays(doc.get("holidays"))
+    return BusinessCalendar(
+        id=cal_id,
+        timezone=tz_name,
+        weekly=_parse_weekly(doc["weekly"]),
+        holiday_country=country,
+        holiday_subdiv=subdiv,
+        closed_dates=frozenset(_parse_closed(doc.get("closed_dates", []))),
+        open_dates=_parse_open_dates(doc.get("open_dates", {})),
+    )
+
+
+def _parse_weekly(weekly: Any) -> tuple[Hours, ...]:
+    if not isinstance(weekly, Mapping):
+        raise ValueError("weekly: must be an object keyed by 'mon'..'sun'")
+    bad = sorted(set(weekly) - set(WEEKDAYS))
+    if bad:
+        raise ValueError(f"weekly.{bad[0]}: unknown day (use {', '.join(WEEKDAYS)})")
+    return tuple(_parse_hours(weekly.get(day, []), f"weekly.{day}") for day in WEEKDAYS)
+
+
+def _parse_holidays(spec: Any) -> tuple[str | None, str | None]:
+    if spec is None:
+        return None, None
+    if not isinstance(spec, Mapping) or not isinstance(spec.get("country"), str):
+        raise ValueError("holidays: must be an object like {\"country\": \"JP\"}")
+    bad = sorted(set(spec) - {"country", "subdiv"})
+    if bad:
+        raise ValueError(f"holidays.{bad[0]}: unknown field")
+    country, subdiv = spec["country"], spec.get("subdiv")
+    if subdiv is not None and not isinstance(subdiv, str):
+        raise ValueError("holidays.subdiv: must be a string")
+    try:
+        holidays.country_holidays(country)
+    except NotImplementedError as exc:
+        raise ValueError(f"holidays.country: unsupported country {country!r}") from exc
+    try:
+        holidays.country_holidays(country, subdiv=subdiv)
+    except NotImplementedError as exc:
+        raise ValueError(f"holidays.subdiv: {country} has no subdivision {subdiv!r}") from exc
+    return country, subdiv
+
+
+def _parse_closed(dates: Any) -> list[date]:
+    if not isinstance(dates, list):
+        raise ValueError("closed_dates: must be a list of 'YYYY-MM-DD' dates")
+    return [_parse_date(d, f"closed_dates[{i}]") for i, d in enumerate(dates)]
+
+
+def _parse_open_dates(spec: Any) -> dict[date, Hours]:
+    if not isinstance(spec, Mapping):
+        raise ValueError("open_dates: must be an object keyed by 'YYYY-MM-DD'")
+    return {_parse_date(k, f"open_dates.{k}"): _parse_hours(v, f"open_dates.{k}")
+            for k, v in spec.items()}
+
+
+def _parse_date(value: Any, where: str) -> date:
+    if not isinstance(value, str) or not _DATE_RE.match(value):
+        raise ValueError(f"{where}: must be a 'YYYY-MM-DD' date, got {value!r}")
+    try:
+        return date.fromisoformat(value)
+    except ValueError as exc:
+        raise ValueError(f"{where}: not a real date {value!r}") from exc
+
+
+def _parse_hours(spec: Any, where: str) -> Hours:
+    """[["09:30","12:00"], ...] -> sorted, merged (start, end) minute pairs."""
+    if not isinstance(spec, list):
+        raise ValueError(f"{where}: must be a list of [\"HH:MM\", \"HH:MM\"] pairs")
+    pairs = []
+    for i, pair in enumerate(spec):
+        if not isinstance(pair, (list, tuple)) or len(pair) != 2:
+            raise ValueError(f"{where}[{i}]: must be a [\"HH:MM\", \"HH:MM\"] pair")
+        start, end = (_parse_time(v, f"{where}[{i}]") for v in pair)
+        if start == 1440:
+            raise ValueError(f"{where}[{i}]: 24:00 may only end an interval")
+        if end <= start:
+            raise ValueError(f"{where}[{i}]: end {pair[1]} must be after start {pair[0]}")
+        pairs.append((start, end))
+    pairs.sort()
+    merged: list[tuple[int, int]] = []
+    for start, end in pairs:
+        if merged and start < merged[-1][1]:
+            raise ValueError(f"{where}: intervals overlap")
+        if merged and start == merged[-1][1]:
+            merged[-1] = (merged[-1][0], end)
+        else:
+            merged.append((start, end))
+    return tuple(merged)
+
+
+def _parse_time(value: Any, where: str) -> int:
+    if not isinstance(value, str) or not _TIME_RE.match(value):
+        raise ValueError(f"{where}: time must be 'HH:MM' (00:00-24:00), got {value!r}")
+    hours, minutes = value.split(":")
+    return int(hours) * 60 + int(minutes)
