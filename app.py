@@ -2,6 +2,7 @@
 
 from chalice import Chalice
 
+from chalicelib import jobs
 from chalicelib.api import tickets, webhooks
 from chalicelib.log import configure_logging
 
@@ -9,3 +10,4 @@ app = Chalice(app_name="helpdesk")
 configure_logging(app)
 app.register_blueprint(webhooks.bp)
 app.register_blueprint(tickets.bp)
+app.register_blueprint(jobs.bp)

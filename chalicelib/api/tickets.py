@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
-from chalice import Blueprint
+import json
+from typing import Any
+
+from chalice import Blueprint, Response
+from jsonschema import Draft202012Validator
 
 from chalicelib.api.common import authenticate, handles_errors, int_param, json_response
-from chalicelib.errors import NotFound
+from chalicelib.domain import Priority, Status, utcnow
+from chalicelib.errors import NotFound, ValidationFailed, schema_error
+from chalicelib.services import flow
+from chalicelib.services.presenter import present
 from chalicelib.store import customers, tickets, views
 
 bp = Blueprint(__name__)
@@ -25,20 +32,26 @@ def me():
 @bp.route("/tickets", methods=["GET"])
 @handles_errors
 def list_tickets():
-    """``?view=`` (new, unassigned, mine, open, pending, on-hold, solved, closed, all),
-    ``limit`` (1-100), ``cursor`` (from the previous page), ``order`` (oldest|newest)."""
+    """``?view=`` (new, unassigned, mine, open, pending, on-hold, solved, closed, all, at_risk,
+    breached), ``limit`` (1-100), ``cursor`` (from the previous page), ``order`` (oldest|newest),
+    ``window`` (at_risk: minutes ahead, default 60), ``lang`` (ja|en labels)."""
     request = bp.current_request
     agent = authenticate(request)
     params = dict(request.query_params or {})
     view = params.get("view", "all")
     limit = int_param(params, "limit", 25, 1, 100)
-    items, cursor = views.list_view(
-        view, agent_id=agent.agent_id, limit=limit, cursor=params.get("cursor"),
-        newest_first=params.get("order", "newest" if view in ("all", "solved", "closed") else "oldest") == "newest",
-    )
-    return json_response(
-        {"view": view, "tickets": [tickets.ticket_to_dict(t) for t in items], "next_cursor": cursor}
-    )
+    lang = "en" if params.get("lang") == "en" else "ja"
+    now = utcnow()
+    if view in views.SLA_VIEWS:
+        window = int_param(params, "window", 60, 1, 7 * 24 * 60)
+        items, cursor = views.sla_view(view, now, window, limit), None
+    else:
+        items, cursor = views.list_view(
+            view, agent_id=agent.agent_id, limit=limit, cursor=params.get("cursor"),
+            newest_first=params.get("order", "newest" if view in ("all", "solved", "closed") else "oldest")
+            == "newest",
+        )
+    return json_response({"view": view, "tickets": [present(t, now, lang) for t in items], "next_cursor": cursor})
 
 
 def _parse_ticket_id(raw_id: str) -> int:
@@ -52,10 +65,56 @@ def _parse_ticket_id(raw_id: str) -> int:
 @handles_errors
 def get_ticket(ticket_id: str):
     """One ticket with its timeline and the customer's identities."""
-    authenticate(bp.current_request)
+    request = bp.current_request
+    authenticate(request)
     number = _parse_ticket_id(ticket_id)
     ticket = tickets.get_ticket(number)
-    body = tickets.ticket_to_dict(ticket)
+    lang = "en" if (request.query_params or {}).get("lang") == "en" else "ja"
+    body = present(ticket, utcnow(), lang)
     body["timeline"] = [tickets.event_to_dict(e) for e in tickets.get_timeline(number)]
     body["customer"]["identities"] = customers.list_identities(ticket.customer_id)
     return json_response(body)
+
+
+_TAGS = {"type": "array", "items": {"type": "string", "pattern": r"^\\S{1,64}$"}, "uniqueItems": True, "maxItems": 50}
+PATCH_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "minProperties": 1,
+    "additionalProperties": False,
+    "properties": {
+        "status": {"enum": [s.value for s in Status if s != Status.NEW]},
+        "priority": {"enum": [p.value for p in Priority]},
+        "assignee": {"type": ["string", "null"], "minLength": 1, "maxLength": 200},
+        "department": {"type": ["string", "null"], "minLength": 1, "maxLength": 200},
+        "tags": _TAGS,
+    },
+}
+_patch_validator = Draft202012Validator(PATCH_SCHEMA)
+
+
+def read_json(raw_body: bytes | None, validator: Draft202012Validator) -> dict[str, Any]:
+    """A JSON object body validated by ``validator``; 400 listing every problem otherwise."""
+    try:
+        doc = json.loads(raw_body or b"")
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ValidationFailed([schema_error([], f"body is not valid JSON: {exc}")]) from exc
+    errors = list(validator.iter_errors(doc))
+    if errors:
+        raise ValidationFailed.from_schema_errors(errors)
+    return doc
+
+
+@bp.route("/tickets/{ticket_id}", methods=["PATCH"])
+@handles_errors
+def update_ticket(ticket_id: str) -> Response:
+    """Change status, priority, assignee, department or tags; triggers and SLA clocks follow."""
+    request = bp.current_request
+    agent = authenticate(request)
+    number = _parse_ticket_id(ticket_id)
+    change = read_json(request.raw_body, _patch_validator)
+
+    def mutate(fields: dict[str, Any]) -> None:
+        fields.update(change)
+
+    ticket = flow.change_ticket(number, mutate, actor=f"agent:{agent.agent_id}", now=utcnow())
+    return json_response(present(ticket, utcnow()))

@@ -11,6 +11,7 @@ from chalicelib.domain import InboundMessage, InboundRequest
 from chalicelib.errors import Unauthorized, UnknownChannel, ValidationFailed
 from chalicelib.plugin_manager import channel_names, get_plugin_manager
 from chalicelib.secrets import get_secret
+from chalicelib.services import flow
 from chalicelib.store import customers, raw, tickets
 
 log = logging.getLogger(__name__)
@@ -72,7 +73,10 @@ def ingest_message(msg: InboundMessage, *, raw_ref: str | None, now: datetime) -
         email=msg.sender.email,
         now=now,
     )
-    result = tickets.create_ticket(msg, customer, now=now, raw_ref=raw_ref)
+    result = tickets.create_ticket(msg, customer, now=now, raw_ref=raw_ref,
+                                   prepare=flow.prepare_new_ticket(customer))
+    if result.created and result.ticket is not None:
+        flow.run_effects(result.ticket, result.effects, now)
     log.info(
         "ingested %s message %s -> ticket %s%s",
         msg.channel, msg.dedupe_key, result.ticket_id, " (duplicate)" if result.duplicate else "",

@@ -46,6 +46,16 @@ def token_pk(token_hash: str) -> str:
     return f"TOKEN#{token_hash}"
 
 
+def due_shard_key(shard: int) -> str:
+    """Partition key of one write shard of the due index."""
+    return f"DUE#{shard}"
+
+
 def due_shard(ticket_number: int, shards: int) -> str:
     """Write shard of the due index for a ticket."""
-    return f"DUE#{ticket_number % shards}"
+    return due_shard_key(ticket_number % shards)
+
+
+def firing_pk(dedupe_key: str) -> str:
+    """Partition of a rule firing record (rule#ticket#instance)."""
+    return f"FIRED#{dedupe_key}"

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from pynamodb.attributes import (
+    BooleanAttribute,
     JSONAttribute,
     NumberAttribute,
     TTLAttribute,
@@ -120,6 +121,14 @@ class DueIndex(GlobalSecondaryIndex["TicketItem"]):
     next_due_at = NumberAttribute(range_key=True)
 
 
+class SlaIndex(GlobalSecondaryIndex["TicketItem"]):
+    """Sparse index of tickets with a running SLA deadline, earliest first."""
+
+    Meta = _index(schema.SLA_INDEX)
+    sla_list = UnicodeAttribute(hash_key=True)
+    sla_due_at = NumberAttribute(range_key=True)
+
+
 class TicketItem(_Base):
     """Ticket header: small, read often. ``pk=TICKET#<number>``, ``sk=TICKET``."""
 
@@ -142,15 +151,21 @@ class TicketItem(_Base):
     last_agent_reply_at = UTCDateTimeAttribute(null=True)
     first_replied_at = UTCDateTimeAttribute(null=True)
     solved_at = UTCDateTimeAttribute(null=True)
+    awaiting_reply_since = UTCDateTimeAttribute(null=True)
     sla = JSONAttribute(null=True)
+    escalation = JSONAttribute(null=True)
+    fired_keys = UnicodeSetAttribute(null=True)
     due_shard = UnicodeAttribute(null=True)
     next_due_at = NumberAttribute(null=True)
+    sla_list = UnicodeAttribute(null=True)
+    sla_due_at = NumberAttribute(null=True)
     version = VersionAttribute()
 
     by_status = StatusIndex()
     by_assignee = AssigneeIndex()
     all_tickets = AllTicketsIndex()
     due = DueIndex()
+    by_sla = SlaIndex()
 
 
 class EventItem(_Base):
@@ -163,6 +178,15 @@ class EventItem(_Base):
     data = JSONAttribute(null=True)
 
 
+class FiringItem(_Base):
+    """A rule firing, written once. ``pk=FIRED#<rule>#<ticket>#<instance>``, ``sk=FIRED``."""
+
+    rule_id = UnicodeAttribute()
+    ticket_id = NumberAttribute()
+    at = UTCDateTimeAttribute()
+    expires_at = TTLAttribute(null=True)
+
+
 class CustomerItem(_Base):
     """A customer. ``pk=CUSTOMER#<ulid>``, ``sk=CUSTOMER``."""
 
@@ -171,6 +195,8 @@ class CustomerItem(_Base):
     email = UnicodeAttribute(null=True)
     created_at = UTCDateTimeAttribute()
     merged_into = UnicodeAttribute(null=True)
+    vip = BooleanAttribute(default=False)
+    tags = UnicodeSetAttribute(null=True)
 
 
 class IdentityItem(_Base):

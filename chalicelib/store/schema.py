@@ -14,6 +14,7 @@ STATUS_INDEX = "ByStatus"
 ASSIGNEE_INDEX = "ByAssignee"
 ALL_TICKETS_INDEX = "AllTickets"
 DUE_INDEX = "DueIndex"
+SLA_INDEX = "SlaIndex"
 TTL_ATTRIBUTE = "expires_at"
 
 
@@ -42,6 +43,8 @@ def table_definition(table_name: str) -> dict[str, Any]:
             {"AttributeName": "created_at", "AttributeType": "S"},
             {"AttributeName": "due_shard", "AttributeType": "S"},
             {"AttributeName": "next_due_at", "AttributeType": "N"},
+            {"AttributeName": "sla_list", "AttributeType": "S"},
+            {"AttributeName": "sla_due_at", "AttributeType": "N"},
         ],
         "KeySchema": [
             {"AttributeName": "pk", "KeyType": "HASH"},
@@ -54,6 +57,9 @@ def table_definition(table_name: str) -> dict[str, Any]:
             # Sparse and write-sharded: only tickets with a pending deadline carry
             # due_shard/next_due_at, so the sweep reads due tickets only.
             _gsi(DUE_INDEX, "due_shard", "next_due_at"),
+            # Sparse: tickets with a running SLA deadline, earliest first, for the
+            # at-risk and breached views (sla_list is the constant "SLA").
+            _gsi(SLA_INDEX, "sla_list", "sla_due_at"),
         ],
         "StreamSpecification": {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
     }

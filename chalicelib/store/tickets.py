@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -27,6 +28,12 @@ class IngestResult:
     event_id: str
     duplicate: bool
     created: bool
+    ticket: TicketItem | None = None
+    effects: list[dict[str, Any]] = field(default_factory=list)
+
+
+Prepare = Callable[[TicketItem, dict[str, Any]], tuple[list[dict[str, Any]], list[dict[str, Any]]]]
+"""Called with the new header and its first event: fills rule/SLA fields, returns (events, effects)."""
 
 
 def allocate_ticket_number() -> int:
@@ -69,13 +76,15 @@ def _message_event(number: int, msg: InboundMessage, raw_ref: str | None) -> Eve
 
 
 def create_ticket(
-    msg: InboundMessage, customer: CustomerItem, *, now: datetime, raw_ref: str | None
+    msg: InboundMessage, customer: CustomerItem, *, now: datetime, raw_ref: str | None,
+    prepare: Prepare | None = None,
 ) -> IngestResult:
     """Create a ticket with its first message, exactly once per ``msg.dedupe_key``.
 
-    Dedupe record, header and first event are written in one transaction, so a
-    crash leaves nothing half-written and a retry of the same delivery (even a
-    concurrent one) returns the ticket the first delivery made.
+    Dedupe record, header, first event and what ``prepare`` adds (rule events,
+    SLA fields) are written in one transaction, so a crash leaves nothing
+    half-written and a retry of the same delivery (even a concurrent one)
+    returns the ticket the first delivery made.
     """
     earlier = find_duplicate(msg.dedupe_key, now)
     if earlier:
@@ -98,6 +107,13 @@ def create_ticket(
         updated_at=now,
         last_customer_message_at=msg.received_at,
     )
+    extra: list[EventItem] = []
+    effects: list[dict[str, Any]] = []
+    if prepare is not None:
+        from chalicelib.store.changes import event_items
+
+        planned, effects = prepare(ticket, event_to_dict(event))
+        extra = event_items(number, planned, max(now, msg.received_at), "system")
     valid_until = now + timedelta(seconds=msg.dedupe_window_s) if msg.dedupe_window_s else None
     dedupe = DedupeItem(
         keys.dedupe_pk(msg.dedupe_key),
@@ -116,6 +132,8 @@ def create_ticket(
             )
             tw.save(ticket, condition=TicketItem.pk.does_not_exist())
             tw.save(event)
+            for item in extra:
+                tw.save(item)
     except TransactWriteError as err:
         if not failed_conditions(err)[:1] == [True]:
             raise
@@ -123,7 +141,7 @@ def create_ticket(
         if earlier is None:
             raise
         return earlier
-    return IngestResult(number, event.event_id, duplicate=False, created=True)
+    return IngestResult(number, event.event_id, duplicate=False, created=True, ticket=ticket, effects=effects)
 
 
 def get_ticket(number: int) -> TicketItem:

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from chalicelib.domain import ACTIVE_STATUSES, Status
 from chalicelib.errors import ValidationFailed
+from chalicelib.store import keys
+from chalicelib.store.changes import SLA_LIST
 from chalicelib.store.models import TicketItem
 from chalicelib.store.tx import decode_cursor, encode_cursor
 
 STATUS_VIEWS = {s.value: s.value for s in Status}
+SLA_VIEWS = ("at_risk", "breached")
 VIEWS = ("all", "new", "unassigned", "mine", *[s.value for s in Status if s != Status.NEW])
 _ACTIVE = [s.value for s in ACTIVE_STATUSES]
 
@@ -48,3 +52,23 @@ def list_view(
     items = list(result)
     next_key = result.last_evaluated_key if len(items) >= limit or result.last_evaluated_key else None
     return items, encode_cursor(next_key)
+
+
+def due_ticket_numbers(now: datetime, shards: int) -> list[int]:
+    """Numbers of tickets whose next due time has come, from the sparse due index (one query per shard)."""
+    cutoff = int(now.timestamp())
+    numbers: list[int] = []
+    for shard in range(shards):
+        for item in TicketItem.due.query(keys.due_shard_key(shard), TicketItem.next_due_at <= cutoff):
+            numbers.append(int(item.number))
+    return numbers
+
+
+def sla_view(view: str, now: datetime, window_minutes: int, limit: int) -> list[TicketItem]:
+    """``at_risk``: running deadline within the window; ``breached``: deadline passed. Earliest first."""
+    cutoff = int(now.timestamp())
+    if view == "breached":
+        condition = TicketItem.sla_due_at <= cutoff
+    else:
+        condition = TicketItem.sla_due_at.between(cutoff + 1, cutoff + window_minutes * 60)
+    return list(TicketItem.by_sla.query(SLA_LIST, condition, limit=limit))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import threading
 from collections.abc import Iterator
 from datetime import datetime, timezone
 from typing import Any
@@ -13,12 +14,29 @@ from urllib.parse import urlencode
 import boto3
 import pytest
 from moto import mock_aws
+from moto.core.botocore_stubber import BotocoreStubber
 
 from tests.conftest import ROOT
 
 FORM_SECRET = "test-form-secret"
 AGENT_TOKEN = "test-agent-token"
 OTHER_TOKEN = "test-other-token"
+
+
+_moto_lock = threading.RLock()
+_process_request = BotocoreStubber.process_request
+
+
+def _atomic_process_request(self, request):
+    # Real DynamoDB executes each request atomically; in-process moto is not
+    # thread-safe (a transaction deep-copies tables other threads mutate).
+    # One request at a time keeps that guarantee while threads still interleave
+    # between requests, which is where the races under test live.
+    with _moto_lock:
+        return _process_request(self, request)
+
+
+BotocoreStubber.process_request = _atomic_process_request
 
 
 @pytest.fixture

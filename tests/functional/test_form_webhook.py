@@ -27,12 +27,14 @@ def test_json_form_creates_ticket_listed_for_agents(client, agents):
     assert [t["id"] for t in listed] == [ticket_id]
     t = listed[0]
     assert t["subject"] == "クーポンが適用されません"
-    assert t["status"] == "new" and t["priority"] == "normal" and t["channel"] == "form"
+    assert t["status"] == "new" and t["channel"] == "form"
+    # The shipped complaint-keyword rule raised the coupon complaint and tagged it.
+    assert t["priority"] == "high" and t["tags"] == ["complaint"]
     assert t["customer"]["email"] == "hanako.yamada@example.jp"
     assert t["category"] == "billing"
 
     detail = client.http.get(f"/tickets/{ticket_id}", headers=auth()).json_body
-    (event,) = detail["timeline"]
+    event = detail["timeline"][0]
     assert event["type"] == "message_in"
     assert "A-1001" in event["data"]["body_text"]
     assert detail["customer"]["identities"] == [{"kind": "email", "value": "hanako.yamada@example.jp"}]

@@ -1,0 +1,128 @@
+"""Evaluate a rule set against one document: what fires, and why. Pure.
+
+``doc`` is the condition document (see ``chalicelib.engine.document``); it is
+shared by all rules and never modified. Nothing here reads the clock: pass
+``now`` (timezone-aware).
+
+- ``select_sla(ruleset, doc) -> SlaRule | None``: first SLA policy by position.
+- ``evaluate_triggers(ruleset, doc, event_type=None) -> list[Firing]``: the
+  triggers listening to ``event_type`` (default ``doc["event"]["type"]``) whose
+  condition matches, in position order. One pass over a snapshot: actions of
+  an earlier trigger do not change what later triggers see.
+- ``due_automations(ruleset, doc, deadlines, fired, now) -> list[Firing]``:
+  automations whose fire time (deadline + ``offset_minutes``) is ``<= now``,
+  whose dedupe key is not in ``fired``, and whose condition matches now;
+  ordered by fire time, then position. The caller records each firing's
+  ``dedupe_key`` so it fires once per deadline instance; a new instance (a new
+  next_reply clock, a new escalation) gets a new key and fires again. An
+  automation whose condition does not match at that moment is skipped, not
+  recorded: it fires on a later evaluation if the condition becomes true.
+- ``next_automation_time(ruleset, doc, deadlines, fired, now) -> datetime | None``:
+  the earliest fire time strictly after ``now`` of an automation not yet
+  fired, to put the ticket in the due index. Conditions are *not* applied
+  (they may depend on clocks that change with time); they are checked when
+  the time comes. ``now`` is required so past, skipped automations do not
+  keep the ticket due forever.
+
+``deadlines`` maps a clock name (``first_reply``, ``next_reply``,
+``resolution``, ``escalation``, ``pending``) to ``(deadline or None,
+instance)``: for SLA metrics the due time (None while paused, achieved or
+absent), for ``escalation`` the escalation's answer deadline, for ``pending``
+the time the ticket entered pending. ``instance`` is a string that identifies
+this deadline instance (e.g. the clock's start time).
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Collection, Mapping
+from datetime import datetime, timedelta
+from typing import Any
+
+from chalicelib.engine.conditions import explain
+from chalicelib.engine.rules import AutomationRule, Firing, Rule, RuleSet, SlaRule
+
+Deadlines = Mapping[str, tuple[datetime | None, str]]
+
+
+def select_sla(ruleset: RuleSet, doc: Mapping[str, Any]) -> SlaRule | None:
+    """The first SLA policy (by position) whose condition matches ``doc``, or None."""
+    return ruleset.select_sla(doc)
+
+
+def _firing(rule: Rule, doc: Mapping[str, Any], prefix: str = "", **extra: Any) -> Firing:
+    why, matched = explain(rule.condition, doc)
+    return Firing(
+        rule_id=rule.id,
+        kind=rule.kind,
+        actions=copy.deepcopy([dict(a) for a in getattr(rule, "actions", ())]),
+        why=prefix + why,
+        matched=tuple(f"/condition{p}" for p in matched),
+        **extra,
+    )
+
+
+def evaluate_triggers(ruleset: RuleSet, doc: Mapping[str, Any], event_type: str | None = None) -> list[Firing]:
+    """Matching triggers for the event, in position order, each with its actions and why."""
+    if event_type is None:
+        event_type = doc["event"]["type"]
+    return [_firing(rule, doc) for rule in ruleset.triggers_for(event_type) if rule.matches(doc)]
+
+
+def dedupe_key(rule_id: str, ticket_id: Any, instance: str) -> str:
+    """The once-per-instance key of an automation firing: ``rule#ticket#instance``."""
+    return f"{rule_id}#{ticket_id}#{instance}"
+
+
+def fire_time(rule: AutomationRule, deadlines: Deadlines) -> tuple[datetime, str] | None:
+    """``(deadline + offset, instance)`` of an automation, or None when its clock has no deadline."""
+    deadline, instance = deadlines.get(rule.clock, (None, ""))
+    if deadline is None:
+        return None
+    if deadline.tzinfo is None:
+        raise ValueError(f"deadline of clock {rule.clock!r} must be timezone-aware")
+    return deadline + timedelta(minutes=rule.offset_minutes), instance
+
+
+def _pending(ruleset: RuleSet, doc: Mapping[str, Any], deadlines: Deadlines,
+             fired: Collection[str]) -> list[tuple[datetime, AutomationRule, str, str]]:
+    ticket_id = doc["ticket"]["id"]
+    out = []
+    for rule in ruleset.automations:
+        when = fire_time(rule, deadlines)
+        if when is None:
+            continue
+        key = dedupe_key(rule.id, ticket_id, when[1])
+        if key not in fired:
+            out.append((when[0], rule, when[1], key))
+    return out
+
+
+def due_automations(ruleset: RuleSet, doc: Mapping[str, Any], deadlines: Deadlines,
+                    fired: Collection[str], now: datetime) -> list[Firing]:
+    """Automations due at ``now``, not yet fired, whose condition matches."""
+    if now.tzinfo is None:
+        raise ValueError("now must be timezone-aware")
+    due = [p for p in _pending(ruleset, doc, deadlines, fired) if p[0] <= now]
+    due.sort(key=lambda p: (p[0], p[1].position, p[1].id))
+    return [
+        _firing(rule, doc, f"{rule.clock} {_when(rule.offset_minutes)} ({at.isoformat()}); ",
+                dedupe_key=key, fire_at=at, instance=instance)
+        for at, rule, instance, key in due
+        if rule.matches(doc)
+    ]
+
+
+def _when(offset: int) -> str:
+    if offset == 0:
+        return "deadline reached"
+    return f"{abs(offset)} min {'before' if offset < 0 else 'after'} deadline"
+
+
+def next_automation_time(ruleset: RuleSet, doc: Mapping[str, Any], deadlines: Deadlines,
+                         fired: Collection[str], now: datetime) -> datetime | None:
+    """Earliest fire time after ``now`` of a not-yet-fired automation (conditions not applied)."""
+    if now.tzinfo is None:
+        raise ValueError("now must be timezone-aware")
+    future = [at for at, *_ in _pending(ruleset, doc, deadlines, fired) if at > now]
+    return min(future, default=None)

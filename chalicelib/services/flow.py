@@ -1,0 +1,152 @@
+"""Ticket changes end to end: evaluate rules and clocks, commit once, then carry out effects.
+
+Three entry points share one evaluation path (``services.evaluate``):
+``prepare_new_ticket`` (ingest, inside the create transaction),
+``change_ticket`` (an agent or API change) and ``sweep_ticket`` (the clock).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Mapping
+from datetime import datetime
+from typing import Any
+
+from chalicelib.domain import Status
+from chalicelib.errors import Conflict
+from chalicelib.services import effects as effects_service
+from chalicelib.services.actions import Plan
+from chalicelib.services.document import customer_fields, document
+from chalicelib.services.evaluate import metrics_for, run_due, run_triggers, schedule
+from chalicelib.services.runtime import get_runtime
+from chalicelib.sla.clocks import iso_z
+from chalicelib.store import changes as store_changes
+from chalicelib.store import customers, tickets
+from chalicelib.store.models import TicketItem
+
+log = logging.getLogger(__name__)
+MAX_ATTEMPTS = 4
+CHANGE_EVENTS = {"status": "status_changed", "priority": "priority_changed", "assignee": "assignee_changed"}
+TIMELINE_TYPES = {"status": "status_changed", "priority": "priority_changed", "assignee": "assigned",
+                  "department": "assigned", "tags": "tags_changed"}
+
+
+def _track_status(plan: Plan, now: datetime) -> None:
+    """Keep the status history the SLA pauses are computed from, and solved_at."""
+    f = plan.fields
+    sla = dict(f.get("sla") or {})
+    log_ = list(sla.get("status_log") or [[iso_z(f["created_at"]), plan.original.get("status", Status.NEW.value)]])
+    if log_[-1][1] != f["status"]:
+        log_.append([iso_z(now), f["status"]])
+        if f["status"] == Status.SOLVED.value:
+            f["solved_at"] = now
+    sla["status_log"] = log_
+    f["sla"] = sla
+
+
+def _change_events(plan: Plan) -> list[dict[str, Any]]:
+    return [{"type": TIMELINE_TYPES[name], "data": {"field": name, **change}}
+            for name, change in plan.changes().items() if name in TIMELINE_TYPES]
+
+
+def _finish_evaluation(plan: Plan, customer: Mapping[str, Any], now: datetime) -> None:
+    runtime = get_runtime()
+    _track_status(plan, now)
+    policy_id, metrics = metrics_for(plan.fields, runtime, document(plan.fields, customer, {}, now), now)
+    schedule(plan.fields, runtime, document(plan.fields, customer, metrics, now), policy_id, metrics, now)
+
+
+def evaluate_event(plan: Plan, customer: Mapping[str, Any], event: Mapping[str, Any],
+                   event_types: Iterable[str], event_id: str, now: datetime) -> Plan:
+    """Run triggers for the event types on the planned fields, then recompute SLA and schedule."""
+    runtime = get_runtime()
+    _track_status(plan, now)
+    policy_id, metrics = metrics_for(plan.fields, runtime, document(plan.fields, customer, {}, now), now)
+    doc = document(plan.fields, customer, metrics, now, event=event, changes=plan.changes())
+    run_triggers(plan, runtime, doc, event_types, event_id)
+    _finish_evaluation(plan, customer, now)
+    plan.events = _change_events(plan) + plan.events
+    return plan
+
+
+def prepare_new_ticket(customer_item: Any) -> tickets.Prepare:
+    """The ``prepare`` step of ticket creation: ticket_created triggers and first SLA clocks."""
+
+    def prepare(ticket: TicketItem, first_event: dict[str, Any]) -> tuple[list[dict], list[dict]]:
+        now = ticket.updated_at
+        fields = store_changes.ticket_fields(ticket)
+        plan = Plan(fields=dict(fields), original=dict(fields))
+        data = first_event.get("data") or {}
+        event = {"type": "ticket_created", "body_text": data.get("body_text", ""),
+                 "subject": data.get("subject", ""), "channel": ticket.channel, "actor": first_event["actor"]}
+        evaluate_event(plan, customer_fields(customer_item), event, ["ticket_created"], first_event["id"], now)
+        store_changes.apply_fields(ticket, plan.fields, now)
+        return plan.events, plan.effects
+
+    return prepare
+
+
+def run_effects(ticket: TicketItem, planned: list[dict[str, Any]], now: datetime, actor: str = "system") -> None:
+    """Carry out effects after commit and put their outcomes on the timeline."""
+    if not planned:
+        return
+    outcomes = effects_service.run_effects(ticket, planned, now)
+    store_changes.append_events(int(ticket.number), outcomes, now, actor)
+
+
+def change_ticket(number: int, mutate: Callable[[dict[str, Any]], None], *, actor: str, now: datetime,
+                  event: Mapping[str, Any] | None = None) -> TicketItem:
+    """Apply ``mutate`` to the ticket's fields, run the triggers its changes cause, commit, run effects.
+
+    Optimistic: if someone changed the ticket meanwhile, read it again and retry.
+    """
+    for attempt in range(MAX_ATTEMPTS):
+        ticket = tickets.get_ticket(number)
+        before = store_changes.ticket_fields(ticket)
+        after = dict(before)
+        mutate(after)
+        plan = Plan(fields=after, original=before)
+        kinds = [CHANGE_EVENTS[f] for f in plan.changes() if f in CHANGE_EVENTS]
+        customer = customer_fields(customers.get_customer(ticket.customer_id))
+        ev = {"type": kinds[0] if kinds else "status_changed", "actor": actor, "channel": ticket.channel,
+              **(event or {})}
+        evaluate_event(plan, customer, ev, kinds, f"{actor}@{iso_z(now)}", now)
+        store_changes.apply_fields(ticket, plan.fields, now)
+        try:
+            store_changes.commit(ticket, plan.events, [], now, actor)
+        except Conflict:
+            log.info("ticket %s changed meanwhile; retry %d", number, attempt + 1)
+            continue
+        run_effects(ticket, plan.effects, now)
+        return ticket
+    raise Conflict(f"ticket {number} keeps changing; try again", {"ticket_id": number})
+
+
+def sweep_ticket(number: int, now: datetime) -> list[str]:
+    """Record breaches and fire due automations for one ticket, each exactly once.
+
+    Returns the firing keys recorded. A concurrent or repeated sweep loses the
+    conditional write of the firing record and records nothing twice.
+    """
+    for _attempt in range(MAX_ATTEMPTS):
+        ticket = tickets.get_ticket(number)
+        fields = store_changes.ticket_fields(ticket)
+        plan = Plan(fields=dict(fields), original=dict(fields))
+        customer = customer_fields(customers.get_customer(ticket.customer_id))
+        runtime = get_runtime()
+        policy_id, metrics = metrics_for(plan.fields, runtime, document(plan.fields, customer, {}, now), now)
+        keys = run_due(plan, runtime, document(plan.fields, customer, metrics, now), policy_id, metrics, now)
+        _finish_evaluation(plan, customer, now)
+        plan.events = _change_events(plan) + plan.events
+        moved = any(plan.fields.get(k) != fields.get(k) for k in ("next_due_at", "sla_due_at", "fired_keys"))
+        if not (keys or plan.events or plan.effects or moved):
+            return []
+        store_changes.apply_fields(ticket, plan.fields, now)
+        try:
+            store_changes.commit(ticket, plan.events, keys, now, "system:sweep")
+        except Conflict:
+            continue
+        run_effects(ticket, plan.effects, now)
+        return keys
+    log.warning("ticket %s: gave up sweeping after %d conflicts", number, MAX_ATTEMPTS)
+    return []

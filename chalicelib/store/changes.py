@@ -1,0 +1,103 @@
+"""Commit a planned ticket change: header, timeline events and firing records, all or nothing."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import datetime, timedelta
+from typing import Any
+
+from pynamodb.exceptions import TransactWriteError
+from ulid import ULID
+
+from chalicelib.errors import Conflict
+from chalicelib.settings import get_settings
+from chalicelib.store import keys
+from chalicelib.store.models import EventItem, FiringItem, TicketItem
+from chalicelib.store.tx import failed_conditions, transact_write
+
+FIRING_SK = "FIRED"
+FIRING_RETENTION = timedelta(days=400)
+SLA_LIST = "SLA"
+_SET_FIELDS = ("tags", "fired_keys")
+
+
+def ticket_fields(ticket: TicketItem) -> dict[str, Any]:
+    """The header as a plain dict (sets as sorted lists) for evaluation."""
+    fields = dict(ticket.attribute_values)
+    for name in _SET_FIELDS:
+        fields[name] = sorted(fields.get(name) or [])
+    return fields
+
+
+def apply_fields(ticket: TicketItem, fields: Mapping[str, Any], now: datetime) -> None:
+    """Copy evaluated fields onto the model and derive the index attributes."""
+    for name, value in fields.items():
+        if name in ("pk", "sk", "version"):
+            continue
+        if name in _SET_FIELDS:
+            value = set(value or []) or None
+        setattr(ticket, name, value)
+    ticket.updated_at = now
+    shards = get_settings().due_shards
+    ticket.due_shard = keys.due_shard(int(ticket.number), shards) if ticket.next_due_at is not None else None
+    ticket.sla_list = SLA_LIST if ticket.sla_due_at is not None else None
+
+
+def monotonic_ids(now: datetime, count: int) -> list[str]:
+    """``count`` ULIDs at ``now`` that sort in the order generated.
+
+    python-ulid increments the random part for ULIDs of the same millisecond,
+    so ids made in this process never collide and keep their order.
+    """
+    return [str(ULID.from_datetime(now)) for _ in range(count)]
+
+
+def event_item(ticket_id: int, event: Mapping[str, Any], now: datetime, actor: str,
+               event_id: str | None = None) -> EventItem:
+    """A timeline item for a planned event ``{"type", "data"}``."""
+    event_id = event_id or str(ULID.from_datetime(now))
+    return EventItem(keys.ticket_pk(ticket_id), keys.event_sk(event_id), event_id=event_id, type=event["type"],
+                     at=now, actor=event.get("actor", actor), data=event.get("data"))
+
+
+def event_items(ticket_id: int, events: Iterable[Mapping[str, Any]], now: datetime, actor: str
+                ) -> list[EventItem]:
+    """Timeline items for planned events, in order."""
+    events = list(events)
+    ids = monotonic_ids(now, len(events))
+    return [event_item(ticket_id, e, now, actor, i) for e, i in zip(events, ids, strict=True)]
+
+
+def commit(ticket: TicketItem, events: Iterable[Mapping[str, Any]], firing_keys: Iterable[str], now: datetime,
+           actor: str, extra_items: Iterable[Any] = ()) -> list[EventItem]:
+    """Save the header (only if nobody changed it since it was read), events and firings.
+
+    Raises ``Conflict`` when the ticket changed meanwhile or a firing was
+    already recorded (a concurrent sweep won); the caller reloads and retries.
+    """
+    number = int(ticket.number)
+    items = event_items(number, events, now, actor)
+    firings = [FiringItem(keys.firing_pk(k), FIRING_SK, rule_id=k.split("#", 1)[0], ticket_id=number, at=now,
+                          expires_at=now + FIRING_RETENTION) for k in firing_keys]
+    try:
+        with transact_write() as tw:
+            tw.save(ticket)
+            for item in items:
+                tw.save(item)
+            for f in firings:
+                tw.save(f, condition=FiringItem.pk.does_not_exist())
+            for extra in extra_items:
+                tw.save(extra)
+    except TransactWriteError as err:
+        if any(failed_conditions(err)):
+            raise Conflict("ticket changed or firing already recorded", {"ticket_id": number}) from err
+        raise
+    return items
+
+
+def append_events(ticket_id: int, events: Iterable[Mapping[str, Any]], now: datetime, actor: str) -> list[EventItem]:
+    """Add events to a timeline without touching the header (effect outcomes)."""
+    items = event_items(ticket_id, events, now, actor)
+    for item in items:
+        item.save()
+    return items
