@@ -1,0 +1,361 @@
+"""Build the deployable Chalice/SAM package: ``python -m infra.build_package [--out DIR] [--stage NAME]``.
+
+Steps (see ARCHITECTURE.md, "Packaging trap"):
+
+1. Recreate the git-ignored ``vendor/`` with copies of ``rules/`` and
+   ``plugins/``. Chalice ships only app.py, chalicelib/ and the *contents* of
+   vendor/ (at the zip root), so this is what puts ``rules/`` and ``plugins/``
+   next to app.py in the Lambda zip.
+2. Write ``build/merge-template.json``: the service table (generated from
+   ``chalicelib.store.schema.table_definition``), the raw S3 bucket, each
+   function's HELPDESK_TABLE / HELPDESK_RAW_BUCKET pointing at them, and each
+   Chalice-managed role's policy (from ``.chalice/policy.json``) narrowed to
+   exactly those resources.
+3. ``chalice package --merge-template`` into ``--out`` (fake credentials, never
+   AWS), then ``cfn-lint`` the SAM template; any error fails the build.
+
+Writes only git-ignored paths: ``build/``, ``vendor/``, Chalice's dependency
+cache ``.chalice/deployments/`` (pruned to the newest zip) and it deletes
+``chalicelib/**/__pycache__`` (Chalice would ship those). ``--vendor-only``
+just recreates vendor/, e.g. before ``chalice deploy``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+import zipfile
+from pathlib import Path
+from typing import Any
+
+sys.dont_write_bytecode = True  # importing the app below must not leave __pycache__ for Chalice to zip
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from chalicelib.store import schema  # noqa: E402  (needs ROOT on sys.path)
+
+VENDOR_DIR = ROOT / "vendor"
+VENDORED = ("rules", "plugins")
+BUILD_DIR = ROOT / "build"
+MERGE_TEMPLATE = BUILD_DIR / "merge-template.json"
+TABLE_ID = "HelpdeskTable"
+BUCKET_ID = "HelpdeskRawBucket"
+REGION = "ap-northeast-1"
+FAKE_AWS_ENV = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_DEFAULT_REGION": REGION,
+    "AWS_REGION": REGION,
+}
+
+# .chalice/policy.json statements (by Sid) whose Resource is replaced by the
+# template's own resources; the static name patterns there serve `chalice deploy`.
+SCOPED_RESOURCES: dict[str, list[Any]] = {
+    "HelpdeskTableItems": [{"Fn::GetAtt": [TABLE_ID, "Arn"]}],
+    "HelpdeskTableIndexes": [{"Fn::Sub": f"${{{TABLE_ID}.Arn}}/index/*"}],
+    "HelpdeskRawObjects": [{"Fn::Sub": f"${{{BUCKET_ID}.Arn}}/*"}],
+    "HelpdeskSecrets": [{"Fn::Sub": "arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter/helpdesk/*"}],
+}
+
+
+class BuildError(RuntimeError):
+    """The package could not be built or did not pass validation."""
+
+
+def _tool(name: str) -> str:
+    """Path of a console script installed next to this interpreter (the venv), else on PATH."""
+    candidate = Path(sys.executable).parent / name
+    found = str(candidate) if candidate.exists() else shutil.which(name)
+    if not found:
+        raise BuildError(f"{name} not found next to {sys.executable} or on PATH (run `make install`)")
+    return found
+
+
+def _ignore_non_files(directory: str, names: list[str]) -> set[str]:
+    """copytree filter: skip bytecode caches, hidden files and anything that is not a real file or folder."""
+    skipped = set()
+    for name in names:
+        path = Path(directory, name)
+        if (
+            name == "__pycache__"
+            or name.startswith(".")
+            or name.endswith((".pyc", ".pyo"))
+            or path.is_symlink()
+            or not (path.is_file() or path.is_dir())
+        ):
+            skipped.add(name)
+    return skipped
+
+
+def vendor_folders() -> dict[str, int]:
+    """Recreate ``vendor/`` holding copies of the top-level folders Chalice would not ship; file counts by folder."""
+    shutil.rmtree(VENDOR_DIR, ignore_errors=True)
+    VENDOR_DIR.mkdir()
+    counts = {}
+    for name in VENDORED:
+        dest = VENDOR_DIR / name
+        shutil.copytree(ROOT / name, dest, ignore=_ignore_non_files)
+        counts[name] = sum(1 for p in dest.rglob("*") if p.is_file())
+    return counts
+
+
+def remove_app_bytecode() -> None:
+    """Delete ``__pycache__`` under chalicelib/: Chalice zips (and hashes) every file it finds there."""
+    for cache in sorted((ROOT / "chalicelib").rglob("__pycache__"), reverse=True):
+        shutil.rmtree(cache, ignore_errors=True)
+
+
+def table_resource(table_name: str) -> dict[str, Any]:
+    """The service table as CloudFormation, from the one definition in ``schema``."""
+    props = schema.table_definition(table_name)
+    stream = props.pop("StreamSpecification")  # boto3 shape has StreamEnabled; CloudFormation only the view type
+    if not stream.get("StreamEnabled"):
+        raise BuildError("schema.table_definition must enable the stream")
+    props["StreamSpecification"] = {"StreamViewType": stream["StreamViewType"]}
+    props["TimeToLiveSpecification"] = {"AttributeName": schema.TTL_ATTRIBUTE, "Enabled": True}
+    props["PointInTimeRecoverySpecification"] = {"PointInTimeRecoveryEnabled": True}
+    return {
+        "Type": "AWS::DynamoDB::Table",
+        "DeletionPolicy": "Retain",  # tickets outlive the stack
+        "UpdateReplacePolicy": "Retain",
+        "Properties": props,
+    }
+
+
+def bucket_resources(bucket_name_sub: str) -> dict[str, Any]:
+    """The private, encrypted raw-payload bucket and a policy refusing plain HTTP."""
+    bucket = {
+        "Type": "AWS::S3::Bucket",
+        "DeletionPolicy": "Retain",
+        "UpdateReplacePolicy": "Retain",
+        "Properties": {
+            "BucketName": {"Fn::Sub": bucket_name_sub},
+            "PublicAccessBlockConfiguration": {
+                "BlockPublicAcls": True,
+                "BlockPublicPolicy": True,
+                "IgnorePublicAcls": True,
+                "RestrictPublicBuckets": True,
+            },
+            "BucketEncryption": {
+                "ServerSideEncryptionConfiguration": [{"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]
+            },
+            "OwnershipControls": {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]},
+            "LifecycleConfiguration": {
+                "Rules": [{"Id": "abort-incomplete-uploads", "Status": "Enabled",
+                           "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 7}}]
+            },
+        },
+    }
+    deny_http = {
+        "Type": "AWS::S3::BucketPolicy",
+        "Properties": {
+            "Bucket": {"Ref": BUCKET_ID},
+            "PolicyDocument": {
+                "Version": "2012-10-17",
+                "Statement": [{
+                    "Sid": "DenyInsecureTransport",
+                    "Effect": "Deny",
+                    "Principal": "*",
+                    "Action": "s3:*",
+                    "Resource": [{"Fn::GetAtt": [BUCKET_ID, "Arn"]}, {"Fn::Sub": f"${{{BUCKET_ID}.Arn}}/*"}],
+                    "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+                }],
+            },
+        },
+    }
+    return {BUCKET_ID: bucket, f"{BUCKET_ID}Policy": deny_http}
+
+
+def chalice_resources(stage: str) -> tuple[str, list[str], dict[str, Path]]:
+    """App name, SAM logical ids of the app's functions, and role id -> policy file, as Chalice names them.
+
+    Uses Chalice's own application graph, so functions added later (schedules,
+    stream consumers, authorizers) are wired without editing this file.
+    """
+    from chalice.cli.factory import CLIFactory
+    from chalice.deploy import models
+    from chalice.deploy.appgraph import ApplicationGraphBuilder, DependencyBuilder
+    from chalice.utils import to_cfn_resource_name
+
+    config = CLIFactory(str(ROOT)).create_config_obj(chalice_stage_name=stage)
+    graph = DependencyBuilder().build_dependencies(ApplicationGraphBuilder().build(config, stage))
+    api_handlers = {id(r.lambda_function) for r in graph if isinstance(r, models.RestAPI)}
+    functions, roles = [], {}
+    for res in graph:
+        if isinstance(res, models.LambdaFunction):
+            # chalice package renames the REST API's handler to "APIHandler".
+            functions.append("APIHandler" if id(res) in api_handlers else to_cfn_resource_name(res.resource_name))
+        elif isinstance(res, models.ManagedIAMRole) and isinstance(res.policy, models.FileBasedIAMPolicy):
+            roles[to_cfn_resource_name(res.resource_name)] = Path(res.policy.filename)
+    return config.app_name, functions, roles
+
+
+def scoped_policy(policy_file: Path) -> dict[str, Any]:
+    """The policy file with the data statements pointed at this template's table, indexes, bucket and parameters."""
+    doc = json.loads(policy_file.read_text())
+    seen = set()
+    for statement in doc["Statement"]:
+        sid = statement.get("Sid")
+        if sid in SCOPED_RESOURCES:
+            statement["Resource"] = SCOPED_RESOURCES[sid]
+            seen.add(sid)
+    missing = sorted(set(SCOPED_RESOURCES) - seen)
+    if missing:
+        raise BuildError(f"{policy_file}: statements {missing} not found (the build scopes them to the template)")
+    return doc
+
+
+def merge_template(stage: str) -> tuple[dict[str, Any], list[str]]:
+    """The template merged into Chalice's SAM output (dicts merge deeply; lists and values replace).
+
+    Returns the template and the logical ids of the functions it wires.
+    """
+    app_name, functions, roles = chalice_resources(stage)
+    resources: dict[str, Any] = {TABLE_ID: table_resource(f"{app_name}-{stage}")}
+    resources.update(bucket_resources(f"{app_name}-{stage}-raw-${{AWS::AccountId}}-${{AWS::Region}}"))
+    env = {"HELPDESK_TABLE": {"Ref": TABLE_ID}, "HELPDESK_RAW_BUCKET": {"Ref": BUCKET_ID}}
+    for fn in functions:
+        resources[fn] = {"Properties": {"Environment": {"Variables": env}}}
+    for role, policy_file in roles.items():
+        doc = scoped_policy(policy_file)
+        resources[role] = {"Properties": {"Policies": [{"PolicyName": f"{role}Policy", "PolicyDocument": doc}]}}
+    outputs = {
+        "HelpdeskTableName": {"Value": {"Ref": TABLE_ID}},
+        "HelpdeskTableStreamArn": {"Value": {"Fn::GetAtt": [TABLE_ID, "StreamArn"]}},
+        "HelpdeskRawBucketName": {"Value": {"Ref": BUCKET_ID}},
+    }
+    return {"Resources": resources, "Outputs": outputs}, functions
+
+
+def _run(cmd: list[str], env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, check=False)
+
+
+def check_out_dir(out: Path) -> None:
+    """Refuse an output folder holding anything but a previous package (it is wiped before packaging)."""
+    if out.exists():
+        foreign = sorted(p.name for p in out.iterdir() if p.name not in ("deployment.zip", "sam.json"))
+        if foreign:  # e.g. a mistyped --out .
+            raise BuildError(f"{out} holds files this build did not write ({foreign[:3]}); choose an empty --out")
+
+
+def chalice_package(stage: str, out: Path) -> str:
+    """Run ``chalice package`` with the merge template; returns its output."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update(FAKE_AWS_ENV, PYTHONDONTWRITEBYTECODE="1")
+    shutil.rmtree(out, ignore_errors=True)
+    cmd = [_tool("chalice"), "--project-dir", str(ROOT), "package", "--stage", stage,
+           "--merge-template", str(MERGE_TEMPLATE), str(out)]
+    proc = _run(cmd, env)
+    if proc.returncode != 0:
+        raise BuildError(f"chalice package failed ({proc.returncode}):\n{proc.stdout}{proc.stderr}")
+    return proc.stdout + proc.stderr
+
+
+def prune_dependency_cache(chalice_output: str) -> None:
+    """Keep only the newest zip in ``.chalice/deployments`` (Chalice adds a ~27 MB one per code change)."""
+    if "Reusing existing deployment package" in chalice_output:
+        return
+    cached = sorted((ROOT / ".chalice" / "deployments").glob("*.zip"), key=lambda p: p.stat().st_mtime)
+    for old in cached[:-1]:
+        old.unlink(missing_ok=True)
+
+
+def check_package(out: Path, merged: dict[str, Any], functions: list[str]) -> None:
+    """Sanity checks on the output: the merge hit real resources, every function is wired, the zip is complete."""
+    template = json.loads((out / "sam.json").read_text())["Resources"]
+    for rid, res in merged["Resources"].items():
+        if "Type" not in res and "Type" not in template.get(rid, {}):
+            raise BuildError(f"merge template patches {rid!r}, which chalice package did not generate")
+    unwired = sorted(r for r, v in template.items() if v["Type"] == "AWS::Serverless::Function" and r not in functions)
+    if unwired:
+        raise BuildError(f"functions without the table/bucket environment: {unwired}")
+    with zipfile.ZipFile(out / "deployment.zip") as zf:
+        names = zf.namelist()
+    for required in ("app.py", "chalicelib/__init__.py", "plugins/__init__.py", "rules/"):
+        if not any(n == required or n.startswith(required) for n in names):
+            raise BuildError(f"deployment.zip lacks {required}")
+    stray = [n for n in names if n.split("/")[0] in ("chalicelib", "plugins", "rules") and "__pycache__" in n]
+    if stray:
+        raise BuildError(f"deployment.zip ships bytecode caches: {stray[:3]}")
+
+
+def cfn_lint(template_path: Path) -> str:
+    """Validate the SAM template offline; errors fail the build, warnings are reported."""
+    proc = _run([_tool("cfn-lint"), "--regions", REGION, "--non-zero-exit-code", "error", "--", str(template_path)])
+    if proc.returncode != 0:
+        raise BuildError(f"cfn-lint reported errors for {template_path}:\n{proc.stdout}{proc.stderr}")
+    return proc.stdout.strip()
+
+
+def build(out: Path, stage: str) -> dict[str, Any]:
+    """Build the package into ``out``; returns a summary (paths, sizes, timings)."""
+    started = time.monotonic()
+    check_out_dir(out)
+    vendored = vendor_folders()
+    remove_app_bytecode()
+    template, functions = merge_template(stage)
+    BUILD_DIR.mkdir(exist_ok=True)
+    MERGE_TEMPLATE.write_text(json.dumps(template, indent=2) + "\n")
+    output = chalice_package(stage, out)
+    prune_dependency_cache(output)
+    check_package(out, template, functions)
+    lint = cfn_lint(out / "sam.json")
+    zip_path = out / "deployment.zip"
+    with zipfile.ZipFile(zip_path) as zf:
+        unzipped = sum(i.file_size for i in zf.infolist())
+    return {
+        "stage": stage,
+        "zip": zip_path,
+        "template": out / "sam.json",
+        "merge_template": MERGE_TEMPLATE,
+        "zip_bytes": zip_path.stat().st_size,
+        "unzipped_bytes": unzipped,
+        "vendored": vendored,
+        "functions": functions,
+        "cached_dependencies": "Reusing existing deployment package" in output,
+        "lint_warnings": lint,
+        "seconds": time.monotonic() - started,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command-line entry point; returns the process exit code."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=BUILD_DIR / "package", help="output folder (default build/package)")
+    parser.add_argument("--stage", default="dev", help="Chalice stage (default dev)")
+    parser.add_argument("--vendor-only", action="store_true", help="only recreate vendor/ (before `chalice deploy`)")
+    args = parser.parse_args(argv)
+    if args.vendor_only:
+        counts = vendor_folders()
+        print(f"vendored  {', '.join(f'{k}/ ({n} files)' for k, n in counts.items())} into {VENDOR_DIR}")
+        return 0
+    out = args.out if args.out.is_absolute() else Path.cwd() / args.out
+    try:
+        summary = build(out.resolve(), args.stage)
+    except BuildError as exc:
+        print(f"build_package: FAILED: {exc}", file=sys.stderr)
+        return 1
+    mb = 1024 * 1024
+    print(f"package   {summary['zip']}  {summary['zip_bytes'] / mb:.1f} MB zipped, "
+          f"{summary['unzipped_bytes'] / mb:.1f} MB unzipped (Lambda limits: 50 / 250 MB)")
+    print(f"template  {summary['template']}  (cfn-lint: no errors)")
+    print(f"merged    {summary['merge_template']}  (table {TABLE_ID}, bucket {BUCKET_ID}, "
+          f"functions {', '.join(summary['functions'])})")
+    print(f"vendored  {', '.join(f'{k}/ ({n} files)' for k, n in summary['vendored'].items())}")
+    deps = "reused from .chalice/deployments" if summary["cached_dependencies"] else "downloaded (manylinux wheels)"
+    print(f"stage {summary['stage']}, dependencies {deps}, {summary['seconds']:.1f} s")
+    if summary["lint_warnings"]:
+        print(f"cfn-lint warnings:\n{summary['lint_warnings']}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

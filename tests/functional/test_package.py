@@ -1,0 +1,197 @@
+"""The real deployable package: built by infra.build_package, unzipped, imported in an isolated interpreter.
+
+``chalice.test.Client`` imports from the working tree, so only this test proves
+that the Lambda zip itself holds everything (plugins/, rules/, dependencies).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from chalicelib.store import schema
+from tests.conftest import ROOT
+
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("package")]
+
+TABLE_ID = "HelpdeskTable"
+ITEM_ACTIONS = {
+    "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem",
+    "dynamodb:ConditionCheckItem", "dynamodb:BatchGetItem", "dynamodb:BatchWriteItem", "dynamodb:Query",
+}
+
+# Runs under `python -I -S` with cwd = the unzipped package: no site-packages, no repo, no PYTHON* variables.
+PROBE = r"""
+import json, pkgutil, importlib, sys, sysconfig
+root = sys.argv[1]
+sys.path.insert(0, root)
+import app as app_module
+import chalicelib, plugins
+from chalicelib.plugin_manager import channel_names, get_plugin_manager
+from chalicelib.settings import get_settings
+for pkg in (chalicelib, plugins):  # every module must import from the zip alone
+    for mod in pkgutil.walk_packages(pkg.__path__, pkg.__name__ + "."):
+        importlib.import_module(mod.name)
+stdlib = (sysconfig.get_paths()["stdlib"], sysconfig.get_paths()["platstdlib"])
+foreign = sorted(
+    f"{name}: {mod.__file__}" for name, mod in list(sys.modules.items())
+    if getattr(mod, "__file__", None) and not mod.__file__.startswith((root, *stdlib))
+)
+rules_dir = get_settings().rules_dir
+print(json.dumps({
+    "app_class": type(app_module.app).__module__ + "." + type(app_module.app).__name__,
+    "app_name": app_module.app.app_name,
+    "routes": sorted(app_module.app.routes),
+    "app_file": app_module.__file__,
+    "plugins_file": plugins.__file__,
+    "channels": channel_names(get_plugin_manager()),
+    "rules_dir": str(rules_dir),
+    "rules_dir_exists": rules_dir.is_dir(),
+    "rule_files": sorted(p.relative_to(rules_dir).as_posix() for p in rules_dir.rglob("*.json")),
+    "foreign_modules": foreign,
+    "site_packages_on_path": [p for p in sys.path if "site-packages" in p],
+}))
+"""
+
+
+@pytest.fixture(scope="module")
+def package(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """``python -m infra.build_package --out <tmp>`` exactly as ``make package`` runs it."""
+    out = tmp_path_factory.mktemp("package")
+    proc = subprocess.run(
+        [sys.executable, "-m", "infra.build_package", "--out", str(out)],
+        cwd=ROOT, capture_output=True, text=True, timeout=600, check=False,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert (out / "deployment.zip").is_file() and (out / "sam.json").is_file()
+    return out
+
+
+@pytest.fixture(scope="module")
+def template(package: Path) -> dict[str, Any]:
+    """The generated SAM template."""
+    return json.loads((package / "sam.json").read_text())
+
+
+@pytest.fixture(scope="module")
+def probe(package: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """Facts reported by a fresh isolated interpreter that sees only the unzipped package."""
+    unzipped = tmp_path_factory.mktemp("unzipped")
+    with zipfile.ZipFile(package / "deployment.zip") as zf:
+        zf.extractall(unzipped)
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "ap-northeast-1",
+    }
+    proc = subprocess.run(
+        [sys.executable, "-I", "-S", "-c", PROBE, str(unzipped)],
+        cwd=unzipped, env=env, capture_output=True, text=True, timeout=120, check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    facts = json.loads(proc.stdout.strip().splitlines()[-1])
+    facts["root"] = str(unzipped)
+    return facts
+
+
+def test_app_loads_from_the_unzipped_package_alone(probe: dict[str, Any]) -> None:
+    assert probe["app_class"] == "chalice.app.Chalice"
+    assert probe["app_name"] == "helpdesk"
+    assert "/webhooks/{channel}" in probe["routes"]
+    assert probe["app_file"].startswith(probe["root"])
+    assert probe["foreign_modules"] == []
+    assert probe["site_packages_on_path"] == []
+
+
+def test_builtin_plugins_load_from_the_package(probe: dict[str, Any]) -> None:
+    assert probe["plugins_file"].startswith(probe["root"])
+    assert "form" in probe["channels"]
+
+
+def test_rules_are_shipped_next_to_the_app(probe: dict[str, Any]) -> None:
+    rules_dir = Path(probe["rules_dir"])
+    assert probe["rules_dir_exists"]
+    assert rules_dir == Path(probe["root"]) / "rules"
+    assert not rules_dir.is_relative_to(ROOT)
+    repo_rules = sorted(p.relative_to(ROOT / "rules").as_posix() for p in (ROOT / "rules").rglob("*.json"))
+    assert repo_rules, "the repo has rule files"
+    assert len(probe["rule_files"]) == len(repo_rules)
+    assert probe["rule_files"] == repo_rules
+
+
+def test_template_passes_cfn_lint(package: Path) -> None:
+    cfn_lint = Path(sys.executable).parent / "cfn-lint"
+    proc = subprocess.run(
+        [str(cfn_lint), "--regions", "ap-northeast-1", "--", str(package / "sam.json")],
+        capture_output=True, text=True, timeout=300, check=False,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_template_has_the_schema_table_with_indexes_stream_and_ttl(template: dict[str, Any]) -> None:
+    table = template["Resources"][TABLE_ID]
+    assert table["Type"] == "AWS::DynamoDB::Table"
+    props = table["Properties"]
+    named_indexes = {value for name, value in vars(schema).items() if name.endswith("_INDEX")}
+    assert {schema.STATUS_INDEX, schema.ASSIGNEE_INDEX, schema.ALL_TICKETS_INDEX, schema.DUE_INDEX} <= named_indexes
+    assert {g["IndexName"] for g in props["GlobalSecondaryIndexes"]} == named_indexes
+    expected = schema.table_definition(props["TableName"])
+    assert props["GlobalSecondaryIndexes"] == expected["GlobalSecondaryIndexes"]
+    assert props["KeySchema"] == expected["KeySchema"]
+    assert props["AttributeDefinitions"] == expected["AttributeDefinitions"]
+    assert props["BillingMode"] == "PAY_PER_REQUEST"
+    assert props["StreamSpecification"] == {"StreamViewType": "NEW_AND_OLD_IMAGES"}
+    assert props["TimeToLiveSpecification"] == {"AttributeName": schema.TTL_ATTRIBUTE, "Enabled": True}
+    assert props["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+
+
+def test_raw_bucket_is_private_and_encrypted(template: dict[str, Any]) -> None:
+    bucket = template["Resources"]["HelpdeskRawBucket"]["Properties"]
+    assert all(bucket["PublicAccessBlockConfiguration"].values())
+    assert bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+    assert "${AWS::AccountId}" in bucket["BucketName"]["Fn::Sub"]
+
+
+def test_every_function_uses_the_template_table_and_bucket(template: dict[str, Any]) -> None:
+    functions = {k: v for k, v in template["Resources"].items() if v["Type"] == "AWS::Serverless::Function"}
+    assert "APIHandler" in functions
+    for name, fn in functions.items():
+        env = fn["Properties"]["Environment"]["Variables"]
+        assert env["HELPDESK_TABLE"] == {"Ref": TABLE_ID}, name
+        assert env["HELPDESK_RAW_BUCKET"] == {"Ref": "HelpdeskRawBucket"}, name
+
+
+def _grants(policy: dict[str, Any]) -> list[tuple[set[str], str]]:
+    out = []
+    for st in policy["Statement"]:
+        if st["Effect"] != "Allow":
+            continue
+        actions = {st["Action"]} if isinstance(st["Action"], str) else set(st["Action"])
+        resources = st["Resource"] if isinstance(st["Resource"], list) else [st["Resource"]]
+        out.extend((actions, json.dumps(r, sort_keys=True)) for r in resources)
+    return out
+
+
+def test_iam_policy_grants_the_dynamodb_actions_used(template: dict[str, Any]) -> None:
+    table_arn = json.dumps({"Fn::GetAtt": [TABLE_ID, "Arn"]}, sort_keys=True)
+    index_arn = json.dumps({"Fn::Sub": f"${{{TABLE_ID}.Arn}}/index/*"}, sort_keys=True)
+    roles = {k: v for k, v in template["Resources"].items() if v["Type"] == "AWS::IAM::Role"}
+    assert roles
+    for name, role in roles.items():
+        grants = [g for p in role["Properties"]["Policies"] for g in _grants(p["PolicyDocument"])]
+        on_table = set().union(*(a for a, r in grants if r == table_arn))
+        assert ITEM_ACTIONS <= on_table, name
+        assert "dynamodb:Query" in set().union(*(a for a, r in grants if r == index_arn)), name
+        everything = set().union(*(a for a, _ in grants))
+        assert {"s3:PutObject", "s3:GetObject", "ssm:GetParameter", "logs:PutLogEvents"} <= everything, name
+        assert not any(a.endswith("*") for a in everything), f"{name}: wildcard action"
+    static = set().union(*(a for a, _ in _grants(json.loads((ROOT / ".chalice" / "policy.json").read_text()))))
+    assert ITEM_ACTIONS <= static
