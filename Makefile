@@ -22,7 +22,11 @@ run: $(STAMP)  ## local AWS stand-in, tables, HTTP API on :$(PORT) and the sched
 
 test: $(STAMP)  ## the whole suite (lint, rule check, unit, functional, packaging)
 	$(VENV)/bin/ruff check .
+	$(PY) -m chalicelib.cli check rules
 	$(PY) -m pytest -n 2 --dist loadgroup -q
+
+check-rules: $(STAMP)  ## validate every rule, calendar and template in rules/
+	$(PY) -m chalicelib.cli check rules
 
 test-fast: $(STAMP)  ## unit tests only
 	$(PY) -m pytest tests/unit -q
