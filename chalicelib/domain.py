@@ -40,6 +40,7 @@ class EventType(enum.StrEnum):
 
     MESSAGE_IN = "message_in"
     MESSAGE_OUT = "message_out"
+    INTERNAL_MESSAGE = "internal_message"
     NOTE = "note"
     STATUS_CHANGED = "status_changed"
     PRIORITY_CHANGED = "priority_changed"
@@ -86,6 +87,17 @@ class InboundMessage:
     ``dedupe_key`` identifies the delivery: the same key never makes a second
     ticket or event. ``dedupe_window_s`` limits how long the key counts (None:
     forever), for channels that only have a content hash.
+
+    Threading hints, tried in this order: ``references`` (provider message ids
+    this one answers, e.g. In-Reply-To/References), ``ticket_hint`` (a ticket
+    number the sender quoted, e.g. ``[#1234]``; only for the same customer),
+    ``thread_key`` (a conversation id), and with ``match_subject`` the same
+    customer's recent open ticket with the same normalised subject.
+    ``message_ids`` are this message's own ids, recorded so later replies thread.
+    A solved ticket takes the message (and reopens) unless ``reopen_window_s``
+    is set and has passed since it was solved; a closed ticket never does: a
+    new ticket starts. ``internal`` marks a message from staff (an escalation
+    contact answering by mail): kept on the timeline, never a customer message.
     """
 
     channel: str
@@ -97,6 +109,12 @@ class InboundMessage:
     dedupe_window_s: int | None = None
     category: str | None = None
     thread_key: str | None = None
+    references: tuple[str, ...] = ()
+    ticket_hint: int | None = None
+    match_subject: bool = False
+    message_ids: tuple[str, ...] = ()
+    reopen_window_s: int | None = None
+    internal: bool = False
     metadata: Mapping[str, Any] = field(default_factory=dict)
 
 

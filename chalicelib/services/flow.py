@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
-from chalicelib.domain import Status
+from chalicelib.domain import InboundMessage, Status
 from chalicelib.errors import Conflict
 from chalicelib.services import effects as effects_service
 from chalicelib.services.actions import Plan
@@ -80,6 +80,32 @@ def prepare_new_ticket(customer_item: Any) -> tickets.Prepare:
         event = {"type": "ticket_created", "body_text": data.get("body_text", ""),
                  "subject": data.get("subject", ""), "channel": ticket.channel, "actor": first_event["actor"]}
         evaluate_event(plan, customer_fields(customer_item), event, ["ticket_created"], first_event["id"], now)
+        store_changes.apply_fields(ticket, plan.fields, now)
+        return plan.events, plan.effects
+
+    return prepare
+
+
+def prepare_message(customer_item: Any, msg: InboundMessage) -> tickets.Prepare:
+    """The ``prepare`` step of a message joining a ticket: reopen, next-reply clock, triggers."""
+
+    def prepare(ticket: TicketItem, event: dict[str, Any]) -> tuple[list[dict], list[dict]]:
+        now = max(ticket.updated_at, msg.received_at)
+        before = store_changes.ticket_fields(ticket)
+        after = dict(before)
+        kinds: list[str] = []
+        if not msg.internal:
+            after["last_customer_message_at"] = msg.received_at
+            if after["status"] in (Status.PENDING.value, Status.SOLVED.value):
+                after["status"] = Status.OPEN.value
+                after["solved_at"] = None
+            if after.get("first_replied_at") and not after.get("awaiting_reply_since"):
+                after["awaiting_reply_since"] = msg.received_at
+            kinds = ["customer_message"]
+        plan = Plan(fields=after, original=before)
+        ev = {"type": "customer_message", "body_text": msg.body_text, "subject": msg.subject,
+              "channel": msg.channel, "actor": event["actor"]}
+        evaluate_event(plan, customer_fields(customer_item), ev, kinds, event["id"], now)
         store_changes.apply_fields(ticket, plan.fields, now)
         return plan.events, plan.effects
 

@@ -8,10 +8,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from chalicelib.domain import InboundMessage, InboundRequest
-from chalicelib.errors import Unauthorized, UnknownChannel, ValidationFailed
+from chalicelib.errors import Conflict, Unauthorized, UnknownChannel, ValidationFailed
 from chalicelib.plugin_manager import channel_names, get_plugin_manager
 from chalicelib.secrets import get_secret
-from chalicelib.services import flow
+from chalicelib.services import flow, thread_match
 from chalicelib.store import customers, raw, tickets
 
 log = logging.getLogger(__name__)
@@ -62,7 +62,8 @@ def receive(
 
 
 def ingest_message(msg: InboundMessage, *, raw_ref: str | None, now: datetime) -> tickets.IngestResult:
-    """Record one inbound message: find or create the customer, then the ticket, once."""
+    """Record one inbound message once: find or create the customer, thread it into an
+    existing ticket or start a new one, then carry out what the rules decided."""
     earlier = tickets.find_duplicate(msg.dedupe_key, now)
     if earlier:
         return earlier
@@ -73,9 +74,22 @@ def ingest_message(msg: InboundMessage, *, raw_ref: str | None, now: datetime) -
         email=msg.sender.email,
         now=now,
     )
-    result = tickets.create_ticket(msg, customer, now=now, raw_ref=raw_ref,
-                                   prepare=flow.prepare_new_ticket(customer))
-    if result.created and result.ticket is not None:
+    result = None
+    for _attempt in range(flow.MAX_ATTEMPTS):
+        ticket = thread_match.find_ticket(msg, customer.customer_id, now)
+        if ticket is None:
+            result = tickets.create_ticket(msg, customer, now=now, raw_ref=raw_ref,
+                                           prepare=flow.prepare_new_ticket(customer))
+            break
+        try:
+            result = tickets.append_message(ticket, msg, now=now, raw_ref=raw_ref,
+                                            prepare=flow.prepare_message(customer, msg))
+            break
+        except Conflict:
+            continue
+    if result is None:
+        raise Conflict(f"could not record {msg.dedupe_key}: the ticket kept changing")
+    if not result.duplicate and result.ticket is not None:
         flow.run_effects(result.ticket, result.effects, now)
     log.info(
         "ingested %s message %s -> ticket %s%s",

@@ -59,3 +59,8 @@ def due_shard(ticket_number: int, shards: int) -> str:
 def firing_pk(dedupe_key: str) -> str:
     """Partition of a rule firing record (rule#ticket#instance)."""
     return f"FIRED#{dedupe_key}"
+
+
+def ref_pk(kind: str, value: str) -> str:
+    """Partition of a threading reference (``msg`` id or conversation ``thread``)."""
+    return f"REF#{kind}#{value}"

@@ -129,6 +129,14 @@ class SlaIndex(GlobalSecondaryIndex["TicketItem"]):
     sla_due_at = NumberAttribute(range_key=True)
 
 
+class CustomerTicketsIndex(GlobalSecondaryIndex["TicketItem"]):
+    """A customer's tickets in creation order (``ticket_customer`` = the customer id)."""
+
+    Meta = _index(schema.CUSTOMER_INDEX)
+    ticket_customer = UnicodeAttribute(hash_key=True)
+    created_at = UTCDateTimeAttribute(range_key=True)
+
+
 class TicketItem(_Base):
     """Ticket header: small, read often. ``pk=TICKET#<number>``, ``sk=TICKET``."""
 
@@ -139,6 +147,7 @@ class TicketItem(_Base):
     subject = UnicodeAttribute()
     category = UnicodeAttribute(null=True)
     customer_id = UnicodeAttribute()
+    ticket_customer = UnicodeAttribute(null=True)
     customer_name = UnicodeAttribute(null=True)
     customer_email = UnicodeAttribute(null=True)
     assignee = UnicodeAttribute(null=True)
@@ -166,6 +175,7 @@ class TicketItem(_Base):
     all_tickets = AllTicketsIndex()
     due = DueIndex()
     by_sla = SlaIndex()
+    by_customer = CustomerTicketsIndex()
 
 
 class EventItem(_Base):
@@ -184,6 +194,17 @@ class FiringItem(_Base):
     rule_id = UnicodeAttribute()
     ticket_id = NumberAttribute()
     at = UTCDateTimeAttribute()
+    expires_at = TTLAttribute(null=True)
+
+
+class RefItem(_Base):
+    """A threading reference -> ticket. ``pk=REF#<kind>#<value>``, ``sk=REF``.
+
+    Kinds: ``msg`` (a provider message id, ours or the customer's), ``thread``
+    (a conversation id such as a Slack thread or a LINE user).
+    """
+
+    ticket_id = NumberAttribute()
     expires_at = TTLAttribute(null=True)
 
 

@@ -15,6 +15,7 @@ ASSIGNEE_INDEX = "ByAssignee"
 ALL_TICKETS_INDEX = "AllTickets"
 DUE_INDEX = "DueIndex"
 SLA_INDEX = "SlaIndex"
+CUSTOMER_INDEX = "ByCustomer"
 TTL_ATTRIBUTE = "expires_at"
 
 
@@ -45,6 +46,7 @@ def table_definition(table_name: str) -> dict[str, Any]:
             {"AttributeName": "next_due_at", "AttributeType": "N"},
             {"AttributeName": "sla_list", "AttributeType": "S"},
             {"AttributeName": "sla_due_at", "AttributeType": "N"},
+            {"AttributeName": "ticket_customer", "AttributeType": "S"},
         ],
         "KeySchema": [
             {"AttributeName": "pk", "KeyType": "HASH"},
@@ -60,6 +62,8 @@ def table_definition(table_name: str) -> dict[str, Any]:
             # Sparse: tickets with a running SLA deadline, earliest first, for the
             # at-risk and breached views (sla_list is the constant "SLA").
             _gsi(SLA_INDEX, "sla_list", "sla_due_at"),
+            # A customer's tickets, newest last: threading, "other tickets", repeat contacts.
+            _gsi(CUSTOMER_INDEX, "ticket_customer", "created_at"),
         ],
         "StreamSpecification": {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
     }

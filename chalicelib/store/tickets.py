@@ -11,7 +11,7 @@ from pynamodb.exceptions import TransactWriteError
 from ulid import ULID
 
 from chalicelib.domain import EventType, InboundMessage, Priority, Status
-from chalicelib.errors import NotFound
+from chalicelib.errors import Conflict, NotFound
 from chalicelib.store import keys
 from chalicelib.store.models import CounterItem, CustomerItem, DedupeItem, EventItem, TicketItem
 from chalicelib.store.tx import failed_conditions, transact_write
@@ -60,9 +60,9 @@ def _message_event(number: int, msg: InboundMessage, raw_ref: str | None) -> Eve
         keys.ticket_pk(number),
         keys.event_sk(event_id),
         event_id=event_id,
-        type=EventType.MESSAGE_IN.value,
+        type=EventType.INTERNAL_MESSAGE.value if msg.internal else EventType.MESSAGE_IN.value,
         at=msg.received_at,
-        actor=f"customer:{msg.sender.identity_kind}:{msg.sender.identity_value}",
+        actor=f"{'contact' if msg.internal else 'customer'}:{msg.sender.identity_kind}:{msg.sender.identity_value}",
         data={
             "channel": msg.channel,
             "subject": msg.subject,
@@ -101,6 +101,7 @@ def create_ticket(
         subject=msg.subject or "(no subject)",
         category=msg.category,
         customer_id=customer.customer_id,
+        ticket_customer=customer.customer_id,
         customer_name=customer.name or msg.sender.name or None,
         customer_email=customer.email or msg.sender.email or None,
         created_at=msg.received_at,
@@ -114,15 +115,8 @@ def create_ticket(
 
         planned, effects = prepare(ticket, event_to_dict(event))
         extra = event_items(number, planned, max(now, msg.received_at), "system")
-    valid_until = now + timedelta(seconds=msg.dedupe_window_s) if msg.dedupe_window_s else None
-    dedupe = DedupeItem(
-        keys.dedupe_pk(msg.dedupe_key),
-        DEDUPE_SK,
-        ticket_id=number,
-        event_id=event.event_id,
-        valid_until=int(valid_until.timestamp()) if valid_until else None,
-        expires_at=now + DEDUPE_RETENTION,
-    )
+    dedupe = _dedupe_item(msg, number, event.event_id, now)
+    refs = _refs(msg, number, now)
     try:
         with transact_write() as tw:
             tw.save(
@@ -132,7 +126,7 @@ def create_ticket(
             )
             tw.save(ticket, condition=TicketItem.pk.does_not_exist())
             tw.save(event)
-            for item in extra:
+            for item in [*extra, *refs]:
                 tw.save(item)
     except TransactWriteError as err:
         if not failed_conditions(err)[:1] == [True]:
@@ -142,6 +136,62 @@ def create_ticket(
             raise
         return earlier
     return IngestResult(number, event.event_id, duplicate=False, created=True, ticket=ticket, effects=effects)
+
+
+def _refs(msg: InboundMessage, number: int, now: datetime) -> list[Any]:
+    from chalicelib.store.threads import ref_item
+
+    refs = [ref_item("msg", mid, number, now) for mid in msg.message_ids]
+    if msg.thread_key:
+        refs.append(ref_item("thread", msg.thread_key, number, now))
+    return refs
+
+
+def _dedupe_item(msg: InboundMessage, number: int, event_id: str, now: datetime) -> DedupeItem:
+    valid_until = now + timedelta(seconds=msg.dedupe_window_s) if msg.dedupe_window_s else None
+    return DedupeItem(
+        keys.dedupe_pk(msg.dedupe_key),
+        DEDUPE_SK,
+        ticket_id=number,
+        event_id=event_id,
+        valid_until=int(valid_until.timestamp()) if valid_until else None,
+        expires_at=now + DEDUPE_RETENTION,
+    )
+
+
+def append_message(
+    ticket: TicketItem, msg: InboundMessage, *, now: datetime, raw_ref: str | None, prepare: Prepare
+) -> IngestResult:
+    """Add a message to an existing ticket, exactly once per ``msg.dedupe_key``.
+
+    Dedupe record, event, threading refs and the header change ``prepare``
+    makes (status, clocks) commit together, and only if nobody changed the
+    ticket since it was read (``Conflict`` otherwise: the caller retries).
+    """
+    from chalicelib.store.changes import event_items
+
+    number = int(ticket.number)
+    event = _message_event(number, msg, raw_ref)
+    planned, effects = prepare(ticket, event_to_dict(event))
+    extra = event_items(number, planned, max(now, msg.received_at), "system")
+    dedupe = _dedupe_item(msg, number, event.event_id, now)
+    try:
+        with transact_write() as tw:
+            tw.save(dedupe, condition=DedupeItem.pk.does_not_exist()
+                    | (DedupeItem.valid_until < int(now.timestamp())))
+            tw.save(ticket)
+            for item in [event, *extra, *_refs(msg, number, now)]:
+                tw.save(item)
+    except TransactWriteError as err:
+        conditions = failed_conditions(err)
+        if conditions[:1] == [True]:
+            earlier = find_duplicate(msg.dedupe_key, now)
+            if earlier is not None:
+                return earlier
+        if any(conditions):
+            raise Conflict(f"ticket {number} changed meanwhile", {"ticket_id": number}) from err
+        raise
+    return IngestResult(number, event.event_id, duplicate=False, created=False, ticket=ticket, effects=effects)
 
 
 def get_ticket(number: int) -> TicketItem:

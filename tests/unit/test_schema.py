@@ -12,7 +12,7 @@ def test_every_model_index_is_in_the_table_definition():
         for g in table["GlobalSecondaryIndexes"]
     }
     indexes = [models.TicketItem.by_status, models.TicketItem.by_assignee, models.TicketItem.all_tickets,
-               models.TicketItem.due, models.TicketItem.by_sla]
+               models.TicketItem.due, models.TicketItem.by_sla, models.TicketItem.by_customer]
     for index in indexes:
         schema_ = index._get_schema()
         keys = {k["AttributeName"]: k["KeyType"] for k in schema_["key_schema"]}
