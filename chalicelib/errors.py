@@ -64,6 +64,14 @@ class Conflict(HelpdeskError):
         self.detail = detail or {}
 
 
+class PresendFailed(HelpdeskError):
+    """Pre-send checks found problems in an outbound message (422); ``problems`` lists them."""
+
+    def __init__(self, problems: list[dict[str, Any]]):
+        super().__init__("not sent: " + "; ".join(p["message"] for p in problems))
+        self.problems = problems
+
+
 class UnknownChannel(NotFound):
     """No installed plugin handles the named channel."""
 

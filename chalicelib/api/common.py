@@ -11,7 +11,15 @@ from typing import Any
 from chalice import Response
 from chalice.app import Request
 
-from chalicelib.errors import Conflict, Forbidden, HelpdeskError, NotFound, Unauthorized, ValidationFailed
+from chalicelib.errors import (
+    Conflict,
+    Forbidden,
+    HelpdeskError,
+    NotFound,
+    PresendFailed,
+    Unauthorized,
+    ValidationFailed,
+)
 from chalicelib.settings import get_settings
 from chalicelib.store import agents
 from chalicelib.store.models import AgentItem
@@ -24,6 +32,7 @@ _STATUS = [
     (Forbidden, 403),
     (NotFound, 404),
     (Conflict, 409),
+    (PresendFailed, 422),
 ]
 
 
@@ -47,6 +56,8 @@ def error_response(exc: Exception) -> Response:
                     body["raw_ref"] = exc.raw_ref  # type: ignore[attr-defined]
             if isinstance(exc, Conflict) and exc.detail:
                 body.update(exc.detail)
+            if isinstance(exc, PresendFailed):
+                body["problems"] = exc.problems
             headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
             return json_response(body, status, headers)
     log.exception("unhandled error", exc_info=exc)

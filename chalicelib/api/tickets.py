@@ -54,7 +54,8 @@ def list_tickets():
     return json_response({"view": view, "tickets": [present(t, now, lang) for t in items], "next_cursor": cursor})
 
 
-def _parse_ticket_id(raw_id: str) -> int:
+def parse_ticket_id(raw_id: str) -> int:
+    """Ticket number from ``12`` or ``#12``; 404 for anything else."""
     digits = raw_id.lstrip("#")
     if not digits.isdigit():
         raise NotFound(f"ticket {raw_id!r} not found")
@@ -67,7 +68,7 @@ def get_ticket(ticket_id: str):
     """One ticket with its timeline and the customer's identities."""
     request = bp.current_request
     authenticate(request)
-    number = _parse_ticket_id(ticket_id)
+    number = parse_ticket_id(ticket_id)
     ticket = tickets.get_ticket(number)
     lang = "en" if (request.query_params or {}).get("lang") == "en" else "ja"
     body = present(ticket, utcnow(), lang)
@@ -110,11 +111,11 @@ def update_ticket(ticket_id: str) -> Response:
     """Change status, priority, assignee, department or tags; triggers and SLA clocks follow."""
     request = bp.current_request
     agent = authenticate(request)
-    number = _parse_ticket_id(ticket_id)
+    number = parse_ticket_id(ticket_id)
     change = read_json(request.raw_body, _patch_validator)
 
-    def mutate(fields: dict[str, Any]) -> None:
+    def mutate(fields: dict[str, Any], _ticket: Any) -> None:
         fields.update(change)
 
-    ticket = flow.change_ticket(number, mutate, actor=f"agent:{agent.agent_id}", now=utcnow())
-    return json_response(present(ticket, utcnow()))
+    changed = flow.change_ticket(number, mutate, actor=f"agent:{agent.agent_id}", now=utcnow())
+    return json_response(present(changed.ticket, utcnow()))

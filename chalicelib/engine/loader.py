@@ -43,7 +43,7 @@ from chalicelib.engine.rules import AutomationRule, Rule, RuleSet, SlaRule, Trig
 from chalicelib.engine.schema import RULE_ID_PATTERN, RULE_SCHEMA
 from chalicelib.errors import ConfigError, schema_error
 
-SKIPPED_DIRS = ("calendars", "templates", "directory")  # read by chalicelib.sla, .templates, .directory
+SKIPPED_DIRS = ("calendars", "templates", "directory", "checks")  # read by .sla, .templates, .directory, .presend
 _RULE_VALIDATOR = Draft202012Validator(RULE_SCHEMA)
 _ID = Draft202012Validator({"type": "string", "pattern": RULE_ID_PATTERN})
 

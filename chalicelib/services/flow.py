@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -120,31 +121,57 @@ def run_effects(ticket: TicketItem, planned: list[dict[str, Any]], now: datetime
     store_changes.append_events(int(ticket.number), outcomes, now, actor)
 
 
-def change_ticket(number: int, mutate: Callable[[dict[str, Any]], None], *, actor: str, now: datetime,
-                  event: Mapping[str, Any] | None = None) -> TicketItem:
+@dataclass
+class Extra:
+    """What a change adds besides field changes: timeline events (recorded before the rule
+    events), effects, trigger event types (e.g. ``agent_reply``) and the event section."""
+
+    events: list[dict[str, Any]] = field(default_factory=list)
+    effects: list[dict[str, Any]] = field(default_factory=list)
+    event_types: list[str] = field(default_factory=list)
+    event: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Changed:
+    """A committed change: the ticket as saved and the timeline items written."""
+
+    ticket: TicketItem
+    events: list[Any]
+
+
+Mutation = Callable[[dict[str, Any], TicketItem], "Extra | None"]
+
+
+def change_ticket(number: int, mutate: Mutation, *, actor: str, now: datetime) -> Changed:
     """Apply ``mutate`` to the ticket's fields, run the triggers its changes cause, commit, run effects.
 
-    Optimistic: if someone changed the ticket meanwhile, read it again and retry.
+    ``mutate(fields, ticket)`` runs on a fresh read each attempt and may raise
+    (e.g. ``Conflict``) to refuse. An agent's first action moves a new ticket to
+    open. Optimistic: if someone changed the ticket meanwhile, read it again and retry.
     """
     for attempt in range(MAX_ATTEMPTS):
         ticket = tickets.get_ticket(number)
         before = store_changes.ticket_fields(ticket)
         after = dict(before)
-        mutate(after)
+        extra = mutate(after, ticket) or Extra()
+        if actor.startswith("agent:") and before["status"] == after["status"] == Status.NEW.value:
+            after["status"] = Status.OPEN.value
         plan = Plan(fields=after, original=before)
-        kinds = [CHANGE_EVENTS[f] for f in plan.changes() if f in CHANGE_EVENTS]
+        kinds = extra.event_types + [CHANGE_EVENTS[f] for f in plan.changes() if f in CHANGE_EVENTS]
         customer = customer_fields(customers.get_customer(ticket.customer_id))
         ev = {"type": kinds[0] if kinds else "status_changed", "actor": actor, "channel": ticket.channel,
-              **(event or {})}
+              **extra.event}
         evaluate_event(plan, customer, ev, kinds, f"{actor}@{iso_z(now)}", now)
+        plan.events = extra.events + plan.events
         store_changes.apply_fields(ticket, plan.fields, now)
         try:
-            store_changes.commit(ticket, plan.events, [], now, actor)
+            items = store_changes.commit(ticket, plan.events, [], now, actor)
         except Conflict:
             log.info("ticket %s changed meanwhile; retry %d", number, attempt + 1)
             continue
-        run_effects(ticket, plan.effects, now)
-        return ticket
+        run_effects(ticket, extra.effects + plan.effects, now)
+        return Changed(ticket, items)
     raise Conflict(f"ticket {number} keeps changing; try again", {"ticket_id": number})
 
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
+
 TICKET_SK = "TICKET"
+OUTBOX_SK = "OUTBOX"
 EVENT_PREFIX = "EV#"
 
 
@@ -64,3 +67,13 @@ def firing_pk(dedupe_key: str) -> str:
 def ref_pk(kind: str, value: str) -> str:
     """Partition of a threading reference (``msg`` id or conversation ``thread``)."""
     return f"REF#{kind}#{value}"
+
+
+def outbox_id(dedupe_key: str) -> str:
+    """Id of the outbox item of a notification: a digest of its dedupe key (URL-safe, fixed length)."""
+    return hashlib.sha256(dedupe_key.encode()).hexdigest()[:32]
+
+
+def outbox_pk(outbox_id: str) -> str:
+    """Partition of an outbox item (one notification to deliver)."""
+    return f"OUTBOX#{outbox_id}"

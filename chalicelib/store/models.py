@@ -163,6 +163,7 @@ class TicketItem(_Base):
     awaiting_reply_since = UTCDateTimeAttribute(null=True)
     sla = JSONAttribute(null=True)
     escalation = JSONAttribute(null=True)
+    claim = JSONAttribute(null=True)
     fired_keys = UnicodeSetAttribute(null=True)
     due_shard = UnicodeAttribute(null=True)
     next_due_at = NumberAttribute(null=True)
@@ -255,6 +256,7 @@ class AgentItem(_Base):
     email = UnicodeAttribute(null=True)
     role = UnicodeAttribute(default="agent")
     department = UnicodeAttribute(null=True)
+    phone = UnicodeAttribute(null=True)  # E.164, for the sms notification target
 
 
 class TokenItem(_Base):
@@ -262,3 +264,46 @@ class TokenItem(_Base):
 
     agent_id = UnicodeAttribute()
     created_at = UTCDateTimeAttribute()
+
+
+class OutboxIndex(GlobalSecondaryIndex["OutboxItem"]):
+    """Outbox items by state; ``state_at`` is when to look next (pending, sending) or when it ended."""
+
+    Meta = _index(schema.OUTBOX_INDEX)
+    outbox_state = UnicodeAttribute(hash_key=True)
+    state_at = NumberAttribute(range_key=True)
+
+
+class OutboxItem(_Base):
+    """One notification to deliver, written in the same transaction as the firing that caused it.
+
+    ``pk=OUTBOX#<id>``, ``sk=OUTBOX``; the id is a digest of the dedupe key, so
+    a second firing with the same key cannot write a second item. States:
+    ``pending`` -> ``sending`` (leased) -> ``sent``, or back to ``pending``
+    with a backoff, or ``failed`` after the last attempt (until redriven).
+    """
+
+    outbox_id = UnicodeAttribute()
+    dedupe_key = UnicodeAttribute()
+    ticket_id = NumberAttribute(null=True)
+    rule_id = UnicodeAttribute(null=True)
+    target = UnicodeAttribute()
+    to = JSONAttribute(null=True)
+    recipient = UnicodeAttribute(null=True)
+    subject = UnicodeAttribute(default="")
+    body = UnicodeAttribute(default="")
+    lang = UnicodeAttribute(default="ja")
+    data = JSONAttribute(null=True)
+    outbox_state = UnicodeAttribute()
+    state_at = NumberAttribute()
+    attempts = NumberAttribute(default=0)
+    last_error = UnicodeAttribute(null=True)
+    detail = UnicodeAttribute(null=True)
+    attempt_log = JSONAttribute(null=True)
+    created_at = UTCDateTimeAttribute()
+    updated_at = UTCDateTimeAttribute()
+    sent_at = UTCDateTimeAttribute(null=True)
+    expires_at = TTLAttribute(null=True)
+    version = VersionAttribute()
+
+    by_state = OutboxIndex()

@@ -1,8 +1,8 @@
 """The one table definition. Feeds the local stack, the tests and the deployment template.
 
 Single-table design: ticket headers, timeline events, customers, identities,
-agents, counters and idempotency keys share one table, told apart by key
-prefixes (see ``keys``). The pynamodb models in ``models`` must match this
+agents, counters, idempotency keys and the notification outbox share one
+table, told apart by key prefixes (see ``keys``). The pynamodb models in ``models`` must match this
 definition; ``tests/unit/test_schema.py`` checks that they do.
 """
 
@@ -16,6 +16,7 @@ ALL_TICKETS_INDEX = "AllTickets"
 DUE_INDEX = "DueIndex"
 SLA_INDEX = "SlaIndex"
 CUSTOMER_INDEX = "ByCustomer"
+OUTBOX_INDEX = "OutboxByState"
 TTL_ATTRIBUTE = "expires_at"
 
 
@@ -47,6 +48,8 @@ def table_definition(table_name: str) -> dict[str, Any]:
             {"AttributeName": "sla_list", "AttributeType": "S"},
             {"AttributeName": "sla_due_at", "AttributeType": "N"},
             {"AttributeName": "ticket_customer", "AttributeType": "S"},
+            {"AttributeName": "outbox_state", "AttributeType": "S"},
+            {"AttributeName": "state_at", "AttributeType": "N"},
         ],
         "KeySchema": [
             {"AttributeName": "pk", "KeyType": "HASH"},
@@ -64,6 +67,10 @@ def table_definition(table_name: str) -> dict[str, Any]:
             _gsi(SLA_INDEX, "sla_list", "sla_due_at"),
             # A customer's tickets, newest last: threading, "other tickets", repeat contacts.
             _gsi(CUSTOMER_INDEX, "ticket_customer", "created_at"),
+            # Outbox items by state. For pending/sending, state_at is when to (re)try
+            # (a lease's end for sending): dispatch queries state_at <= now, never scans.
+            # For sent/failed it is when the item got there (the listings).
+            _gsi(OUTBOX_INDEX, "outbox_state", "state_at"),
         ],
         "StreamSpecification": {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
     }

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from pynamodb.exceptions import TransactWriteError
+from pynamodb.exceptions import PutError, TransactWriteError
 from ulid import ULID
 
 from chalicelib.domain import EventType, InboundMessage, Priority, Status
@@ -70,6 +70,7 @@ def _message_event(number: int, msg: InboundMessage, raw_ref: str | None) -> Eve
             "from": {"name": msg.sender.name, "email": msg.sender.email},
             "category": msg.category,
             "raw_ref": raw_ref,
+            "message_ids": list(msg.message_ids),
             "metadata": dict(msg.metadata),
         },
     )
@@ -194,6 +195,17 @@ def append_message(
     return IngestResult(number, event.event_id, duplicate=False, created=False, ticket=ticket, effects=effects)
 
 
+def save_if_unchanged(ticket: TicketItem) -> bool:
+    """Save the header only if its version is still the one read; False when someone changed it."""
+    try:
+        ticket.save()
+    except PutError as exc:
+        if exc.cause_response_code == "ConditionalCheckFailedException":
+            return False
+        raise
+    return True
+
+
 def get_ticket(number: int) -> TicketItem:
     """The ticket header; NotFound if there is none."""
     try:
@@ -211,6 +223,28 @@ def get_timeline(number: int) -> list[EventItem]:
             consistent_read=True,
         )
     )
+
+
+def events_after(number: int, event_id: str) -> list[EventItem]:
+    """The ticket's events newer than ``event_id`` (a range query, not the whole timeline)."""
+    return list(EventItem.query(keys.ticket_pk(number), EventItem.sk > keys.event_sk(event_id), consistent_read=True))
+
+
+def get_event(number: int, event_id: str) -> EventItem | None:
+    """One timeline event, or None."""
+    try:
+        return EventItem.get(keys.ticket_pk(number), keys.event_sk(event_id), consistent_read=True)
+    except EventItem.DoesNotExist:
+        return None
+
+
+def update_event_data(number: int, event_id: str, patch: dict[str, Any]) -> None:
+    """Merge ``patch`` into an event's data (e.g. the send result of an outbound message)."""
+    event = get_event(number, event_id)
+    if event is None:
+        raise NotFound(f"event {event_id} not found on ticket {number}")
+    event.data = {**(event.data or {}), **patch}
+    event.save()
 
 
 def _iso(value: datetime | None) -> str | None:

@@ -151,7 +151,8 @@ def test_pending_pauses_the_clock_and_moves_the_deadline(client, agents, clock):
     # 480 - 60 used = 420 business minutes from Tue 10:00 -> Tue 17:00 JST (08:00 UTC).
     assert first["due_at"] == "2026-01-13T08:00:00Z"
     timeline = _ticket(client, number)["timeline"]
-    assert [e["data"]["to"] for e in timeline if e["type"] == "status_changed"] == ["pending", "open"]
+    # new -> open on the agent's first change, then pending and back.
+    assert [e["data"]["to"] for e in timeline if e["type"] == "status_changed"] == ["open", "pending", "open"]
 
 
 def test_sweep_reads_only_due_tickets_from_the_index(client, agents, clock, monkeypatch):

@@ -7,36 +7,11 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from chalicelib.domain import InboundMessage, Sender
-from chalicelib.hookspecs import hookimpl
 from chalicelib.plugin_manager import get_plugin_manager
 from tests.functional.conftest import auth
+from tests.functional.fakes import TestChat
 
 T0 = datetime(2026, 1, 13, 1, 0, tzinfo=timezone.utc)  # Tuesday 10:00 JST
-
-
-class TestChat:
-    """A minimal chat channel: JSON {id, conversation, user, text, refs?, hint?} with a fixed secret."""
-
-    @hookimpl
-    def helpdesk_channels(self):
-        return ["testchat"]
-
-    @hookimpl
-    def helpdesk_verify_inbound(self, channel, request, get_secret, now):
-        return True if channel == "testchat" else None
-
-    @hookimpl
-    def helpdesk_parse_inbound(self, channel, request, now):
-        if channel != "testchat":
-            return None
-        d = json.loads(request.body)
-        return [InboundMessage(
-            channel="testchat", dedupe_key=f"testchat:{d['id']}", sender=Sender("testchat", d["user"], name=d["user"]),
-            subject=d.get("subject", "chat"), body_text=d["text"], received_at=now, thread_key=d.get("conversation"),
-            references=tuple(d.get("refs", ())), ticket_hint=d.get("hint"), message_ids=(d["id"],),
-            match_subject=d.get("match_subject", False), reopen_window_s=d.get("reopen_window_s"),
-        )]
 
 
 @pytest.fixture

@@ -1,0 +1,140 @@
+"""Agent replies: never two answers to one message, never an unchecked draft.
+
+Order: claim check -> "newer messages since what you saw" check -> pre-send
+checks (422 unless overridden; the override is recorded) -> the reply is
+committed to the timeline with the clocks it stops (version-checked: of two
+racing agents exactly one commits, the other gets 409 with the newer events)
+-> sent through the ticket's channel plugin -> the send result recorded.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from chalicelib.domain import OutboundMessage, Status
+from chalicelib.errors import Conflict, PresendFailed, ValidationFailed
+from chalicelib.plugin_manager import get_plugin_manager
+from chalicelib.presend import Draft, Problem, load_config, run_checks
+from chalicelib.secrets import get_secret
+from chalicelib.services import claims
+from chalicelib.services.flow import Extra, change_ticket
+from chalicelib.settings import get_settings
+from chalicelib.store import customers, threads, tickets
+from chalicelib.store.models import AgentItem, TicketItem
+
+log = logging.getLogger(__name__)
+MESSAGE_TYPES = ("message_in", "message_out", "internal_message")
+
+
+@dataclass(frozen=True)
+class ReplyRequest:
+    """What an agent submits."""
+
+    body: str
+    last_seen_event_id: str
+    status: str = Status.OPEN.value
+    to: str | None = None
+    override: bool = False
+    override_reason: str = ""
+
+
+def counts_as_newer(event: Any) -> bool:
+    """A message the replying agent must have seen: customer and staff messages and other
+    agents' replies (failed sends and automatic acknowledgements do not count)."""
+    data = event.data or {}
+    return event.type in MESSAGE_TYPES and data.get("state") != "failed" and not data.get("auto_reply")
+
+
+def carrier_warnings(address: str | None) -> list[Problem]:
+    """An advisory warning when the customer's address is a mobile-carrier one."""
+    try:
+        from chalicelib.mail.carriers import is_carrier_address
+    except ImportError:  # the email package is optional for this check
+        return []
+    if address and is_carrier_address(address):
+        return [Problem("carrier_address", f"{address} is a mobile-carrier address: mail from a PC may be "
+                                           "refused unless the customer allows our domain", address)]
+    return []
+
+
+def check_draft(ticket: TicketItem, body: str, to: str | None, subject: str = "") -> list[Problem]:
+    """Every pre-send problem of a draft for this ticket (blocking ones first, then warnings)."""
+    customer = customers.get_customer(ticket.customer_id)
+    addresses = tuple(i["value"] for i in customers.list_identities(ticket.customer_id) if i["kind"] == "email")
+    draft = Draft(body=body, subject=subject, to=to, customer_addresses=addresses,
+                  customer_name=(customer.name if customer else None) or ticket.customer_name)
+    return run_checks(draft, load_config(get_settings().rules_dir))
+
+
+def blocking(problems: list[Problem]) -> list[Problem]:
+    """Problems that stop a send unless overridden (everything but advisory warnings)."""
+    return [p for p in problems if p.check != "carrier_address"]
+
+
+def reply(number: int, agent: AgentItem, req: ReplyRequest, now: datetime) -> dict[str, Any]:
+    """Commit and send an agent's reply; see the module docstring for the guarantees."""
+    recorded: dict[str, Any] = {}
+
+    def mutate(fields: dict[str, Any], ticket: TicketItem) -> Extra:
+        claims.ensure_free_for(ticket, agent.agent_id, now)
+        if tickets.get_event(number, req.last_seen_event_id) is None:
+            raise ValidationFailed([{"field": "last_seen_event_id", "pointer": "/last_seen_event_id",
+                                     "message": f"no event {req.last_seen_event_id} on ticket {number}"}])
+        newer = [e for e in tickets.events_after(number, req.last_seen_event_id) if counts_as_newer(e)]
+        if newer:
+            raise Conflict("newer messages arrived since you read the ticket; read them first",
+                           {"newer_events": [tickets.event_to_dict(e) for e in newer]})
+        to = req.to or ticket.customer_email
+        problems = check_draft(ticket, req.body, to) + carrier_warnings(to)
+        if blocking(problems) and not req.override:
+            raise PresendFailed([p.to_dict() for p in problems])
+        fields["first_replied_at"] = fields.get("first_replied_at") or now
+        fields["last_agent_reply_at"] = now
+        fields["awaiting_reply_since"] = None
+        fields["status"] = req.status
+        data = {"body_text": req.body, "to": to, "channel": ticket.channel, "agent": agent.agent_id,
+                "agent_name": agent.name, "state": "sending"}
+        if problems:
+            data["checks"] = [p.to_dict() for p in problems]
+        if req.override and blocking(problems):
+            data["override"] = {"by": agent.agent_id, "reason": req.override_reason}
+        recorded["to"] = to
+        return Extra(events=[{"type": "message_out", "data": data}], event_types=["agent_reply"],
+                     event={"body_text": req.body, "actor": f"agent:{agent.agent_id}"})
+
+    changed = change_ticket(number, mutate, actor=f"agent:{agent.agent_id}", now=now)
+    out_event = next(e for e in changed.events if e.type == "message_out")
+    result = send(changed.ticket, out_event.event_id, recorded["to"], req.body, now)
+    return {"ticket_id": number, "event_id": out_event.event_id, **result,
+            "checks": (out_event.data or {}).get("checks", [])}
+
+
+def _references(number: int) -> list[str]:
+    ids: list[str] = []
+    for e in tickets.get_timeline(number):
+        ids += (e.data or {}).get("message_ids") or []
+    return ids
+
+
+def send(ticket: TicketItem, event_id: str, to: str, body: str, now: datetime) -> dict[str, Any]:
+    """Send a committed outbound message through the channel plugin and record the outcome."""
+    number = int(ticket.number)
+    msg = OutboundMessage(ticket_id=number, channel=ticket.channel, to=to or "", subject=f"Re: {ticket.subject}",
+                          body_text=body, metadata={"event_id": event_id, "references": _references(number)})
+    try:
+        result = get_plugin_manager().hook.helpdesk_send_message(message=msg, get_secret=get_secret)
+        if result is None:
+            raise RuntimeError(f"no plugin sends on channel {ticket.channel!r}")
+    except Exception as exc:
+        log.exception("sending the reply on ticket %s failed", number)
+        tickets.update_event_data(number, event_id, {"state": "failed", "error": str(exc)})
+        return {"sent": False, "error": str(exc)}
+    ids = [result.provider_message_id, *result.metadata.get("message_ids", [])]
+    for ref in {i for i in ids if i}:
+        threads.ref_item("msg", ref, number, now).save()
+    tickets.update_event_data(number, event_id, {"state": "sent", "provider_message_id": result.provider_message_id,
+                                                 "message_ids": ids})
+    return {"sent": True, "provider_message_id": result.provider_message_id}
