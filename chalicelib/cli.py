@@ -7,6 +7,8 @@
     python -m chalicelib.cli explain --id 1234 [--at ISO]   (reads the ticket from DynamoDB)
         Show which SLA applies, each deadline, which triggers match and which
         automations are due or scheduled, with their actions.
+    python -m chalicelib.cli agent add ID --name NAME [--email E] [--role agent|supervisor|admin]
+        Create or update an agent and print a new API token (shown once; stored hashed).
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from chalicelib.engine import RuleErrors, check_rules, load_rules, reference_err
 from chalicelib.errors import schema_error
 from chalicelib.plugin_manager import build_plugin_manager, notification_targets
 from chalicelib.sla.calendar import CALENDAR_SCHEMA, load_calendar
-from chalicelib.templates import check_template
+from chalicelib.templates import check_template, check_text
 
 _CALENDAR = Draft202012Validator(CALENDAR_SCHEMA)
 
@@ -70,7 +72,22 @@ def check_all(rules_dir: Path) -> list[dict[str, Any]]:
             return errors + exc.errors
         targets = notification_targets(build_plugin_manager())
         errors += reference_errors(ruleset, notify_targets=targets, templates=names)
+        errors += inline_template_errors(ruleset)
     return sorted(errors, key=lambda e: (e["file"], e["pointer"]))
+
+
+def inline_template_errors(ruleset: Any) -> list[dict[str, Any]]:
+    """Inline ``subject``/``body`` of notify actions that do not render (e.g. an unknown variable)."""
+    errors = []
+    for rule in ruleset.all_rules():
+        for i, action in enumerate(getattr(rule, "actions", ())):
+            if action.get("type") != "notify":
+                continue
+            for key in ("subject", "body"):
+                problem = check_text(str(action[key])) if key in action else None
+                if problem:
+                    errors.append({"file": rule.file, "pointer": f"/actions/{i}/{key}", "message": problem})
+    return errors
 
 
 def _cmd_check(args: argparse.Namespace) -> int:
@@ -110,6 +127,15 @@ def _cmd_explain(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_agent_add(args: argparse.Namespace) -> int:
+    from chalicelib.store import agents
+
+    agents.upsert_agent(args.id, name=args.name, email=args.email, role=args.role, department=args.department)
+    token = agents.issue_token(args.id, datetime.now(timezone.utc))
+    print(json.dumps({"agent": args.id, "token": token}))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the exit status."""
     parser = argparse.ArgumentParser(prog="python -m chalicelib.cli", description=__doc__.split("\n")[0])
@@ -125,6 +151,14 @@ def main(argv: list[str] | None = None) -> int:
     exp.add_argument("--event", help="event type for triggers, e.g. ticket_created")
     exp.add_argument("--rules", default="rules", help="rules directory (default: rules)")
     exp.set_defaults(func=_cmd_explain)
+    agent = sub.add_parser("agent", help="manage agents").add_subparsers(dest="agent_command", required=True)
+    add = agent.add_parser("add", help="create or update an agent and print a new token")
+    add.add_argument("id")
+    add.add_argument("--name", required=True)
+    add.add_argument("--email")
+    add.add_argument("--role", default="agent", choices=["agent", "supervisor", "admin"])
+    add.add_argument("--department")
+    add.set_defaults(func=_cmd_agent_add)
     args = parser.parse_args(argv)
     return int(args.func(args))
 

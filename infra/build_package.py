@@ -2,10 +2,12 @@
 
 Steps (see ARCHITECTURE.md, "Packaging trap"):
 
-1. Recreate the git-ignored ``vendor/`` with copies of ``rules/`` and
+1. Stage the project in ``build/src`` (app.py, chalicelib/ without bytecode,
+   .chalice config) with a ``vendor/`` holding copies of ``rules/`` and
    ``plugins/``. Chalice ships only app.py, chalicelib/ and the *contents* of
    vendor/ (at the zip root), so this is what puts ``rules/`` and ``plugins/``
-   next to app.py in the Lambda zip.
+   next to app.py in the Lambda zip; packaging a copy means tests or servers
+   importing the working tree meanwhile cannot corrupt the zip.
 2. Write ``build/merge-template.json``: the service table (generated from
    ``chalicelib.store.schema.table_definition``), the raw S3 bucket, each
    function's HELPDESK_TABLE / HELPDESK_RAW_BUCKET pointing at them, and each
@@ -14,10 +16,9 @@ Steps (see ARCHITECTURE.md, "Packaging trap"):
 3. ``chalice package --merge-template`` into ``--out`` (fake credentials, never
    AWS), then ``cfn-lint`` the SAM template; any error fails the build.
 
-Writes only git-ignored paths: ``build/``, ``vendor/``, Chalice's dependency
-cache ``.chalice/deployments/`` (pruned to the newest zip) and it deletes
-``chalicelib/**/__pycache__`` (Chalice would ship those). ``--vendor-only``
-just recreates vendor/, e.g. before ``chalice deploy``.
+Writes only the git-ignored ``build/`` (Chalice's dependency cache lives in
+``build/src/.chalice/deployments``, pruned to the newest zip). ``--vendor-only``
+just recreates the top-level ``vendor/``, e.g. before ``chalice deploy``.
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ from chalicelib.store import schema  # noqa: E402  (needs ROOT on sys.path)
 VENDOR_DIR = ROOT / "vendor"
 VENDORED = ("rules", "plugins")
 BUILD_DIR = ROOT / "build"
+STAGE_DIR = BUILD_DIR / "src"
 MERGE_TEMPLATE = BUILD_DIR / "merge-template.json"
 TABLE_ID = "HelpdeskTable"
 BUCKET_ID = "HelpdeskRawBucket"
@@ -94,22 +96,35 @@ def _ignore_non_files(directory: str, names: list[str]) -> set[str]:
     return skipped
 
 
-def vendor_folders() -> dict[str, int]:
-    """Recreate ``vendor/`` holding copies of the top-level folders Chalice would not ship; file counts by folder."""
-    shutil.rmtree(VENDOR_DIR, ignore_errors=True)
-    VENDOR_DIR.mkdir()
+def vendor_folders(vendor_dir: Path = VENDOR_DIR) -> dict[str, int]:
+    """Recreate ``vendor_dir`` holding copies of the top-level folders Chalice would not ship; file counts."""
+    shutil.rmtree(vendor_dir, ignore_errors=True)
+    vendor_dir.mkdir(parents=True)
     counts = {}
     for name in VENDORED:
-        dest = VENDOR_DIR / name
+        dest = vendor_dir / name
         shutil.copytree(ROOT / name, dest, ignore=_ignore_non_files)
         counts[name] = sum(1 for p in dest.rglob("*") if p.is_file())
     return counts
 
 
-def remove_app_bytecode() -> None:
-    """Delete ``__pycache__`` under chalicelib/: Chalice zips (and hashes) every file it finds there."""
-    for cache in sorted((ROOT / "chalicelib").rglob("__pycache__"), reverse=True):
-        shutil.rmtree(cache, ignore_errors=True)
+def stage_source() -> dict[str, int]:
+    """Copy the project into ``build/src`` (no bytecode, no hidden files) and package from there.
+
+    Chalice zips and hashes every file under ``chalicelib/``; packaging the
+    working tree directly races with any process that imports the code at the
+    same time (a ``.pyc`` written mid-zip corrupts the archive). The staged
+    copy's ``.chalice/deployments`` keeps Chalice's dependency cache.
+    """
+    STAGE_DIR.mkdir(parents=True, exist_ok=True)
+    for name in ("app.py", "requirements.txt"):
+        shutil.copy2(ROOT / name, STAGE_DIR / name)
+    shutil.rmtree(STAGE_DIR / "chalicelib", ignore_errors=True)
+    shutil.copytree(ROOT / "chalicelib", STAGE_DIR / "chalicelib", ignore=_ignore_non_files)
+    (STAGE_DIR / ".chalice").mkdir(exist_ok=True)
+    for name in ("config.json", "policy.json"):
+        shutil.copy2(ROOT / ".chalice" / name, STAGE_DIR / ".chalice" / name)
+    return vendor_folders(STAGE_DIR / "vendor")
 
 
 def table_resource(table_name: str) -> dict[str, Any]:
@@ -251,7 +266,7 @@ def chalice_package(stage: str, out: Path) -> str:
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     env.update(FAKE_AWS_ENV, PYTHONDONTWRITEBYTECODE="1")
     shutil.rmtree(out, ignore_errors=True)
-    cmd = [_tool("chalice"), "--project-dir", str(ROOT), "package", "--stage", stage,
+    cmd = [_tool("chalice"), "--project-dir", str(STAGE_DIR), "package", "--stage", stage,
            "--merge-template", str(MERGE_TEMPLATE), str(out)]
     proc = _run(cmd, env)
     if proc.returncode != 0:
@@ -263,7 +278,7 @@ def prune_dependency_cache(chalice_output: str) -> None:
     """Keep only the newest zip in ``.chalice/deployments`` (Chalice adds a ~27 MB one per code change)."""
     if "Reusing existing deployment package" in chalice_output:
         return
-    cached = sorted((ROOT / ".chalice" / "deployments").glob("*.zip"), key=lambda p: p.stat().st_mtime)
+    cached = sorted((STAGE_DIR / ".chalice" / "deployments").glob("*.zip"), key=lambda p: p.stat().st_mtime)
     for old in cached[:-1]:
         old.unlink(missing_ok=True)
 
@@ -299,8 +314,7 @@ def build(out: Path, stage: str) -> dict[str, Any]:
     """Build the package into ``out``; returns a summary (paths, sizes, timings)."""
     started = time.monotonic()
     check_out_dir(out)
-    vendored = vendor_folders()
-    remove_app_bytecode()
+    vendored = stage_source()
     template, functions = merge_template(stage)
     BUILD_DIR.mkdir(exist_ok=True)
     MERGE_TEMPLATE.write_text(json.dumps(template, indent=2) + "\n")

@@ -87,3 +87,15 @@ def test_bad_view_parameters_get_400_naming_the_parameter(client, agents, query,
 def test_unknown_ticket_is_404(client, agents):
     assert client.http.get("/tickets/999", headers=auth()).status_code == 404
     assert client.http.get("/tickets/abc", headers=auth()).status_code == 404
+
+
+def test_cli_adds_an_agent_whose_token_works(client, capsys):
+    import json
+
+    from chalicelib.cli import main
+
+    assert main(["agent", "add", "suzuki", "--name", "Suzuki", "--email", "suzuki@example.com",
+                 "--role", "supervisor"]) == 0
+    token = json.loads(capsys.readouterr().out)["token"]
+    me = client.http.get("/me", headers={"Authorization": f"Bearer {token}"}).json_body
+    assert me["name"] == "Suzuki" and me["role"] == "supervisor"
