@@ -190,3 +190,22 @@ def test_internal_note_is_not_sent_and_mentions_notify(client, agents, chat):
     assert "{{ not a template }}" in sent_notes[0].body_text
     timeline = _timeline(client, number)
     assert [e["type"] for e in timeline if e["type"] == "note"] == ["note"]
+
+
+def test_reply_template_is_personalised_with_customer_and_order_fields(client, agents):
+    from tests.functional.conftest import form_json, sample_form
+
+    created = client.http.post("/webhooks/form", **form_json(sample_form(subject="発送はいつですか",
+                                                                          body="まだ届きません",
+                                                                          order_number="A-1001")))
+    number = created.json_body["results"][0]["ticket_id"]
+    resp = client.http.post(f"/tickets/{number}/replies/preview", headers={**auth(), **JSON},
+                            body=json.dumps({"template": "order-shipped", "vars": {"tracking_number": "1234-5678"}}))
+    assert resp.status_code == 200, resp.body
+    body = resp.json_body["body"]
+    assert body.startswith("山田 花子 様")
+    assert "ご注文番号 A-1001" in body and "お問い合わせ番号: 1234-5678" in body and "Sato" in body
+    assert resp.json_body["problems"] == []
+    unknown = client.http.post(f"/tickets/{number}/replies/preview", headers={**auth(), **JSON},
+                               body=json.dumps({"template": "no-such-template"}))
+    assert unknown.status_code == 400 and unknown.json_body["errors"][0]["field"] == "template"
