@@ -102,7 +102,7 @@ def test_warning_and_breach_fire_exactly_once_under_concurrent_and_repeated_swee
 
     timeline = _ticket(client, number)["timeline"]
     assert _fired(timeline, "warn-assignee-1h-before-breach") == 1
-    warnings = [n for n in email.sent if n.ticket_id == number]
+    warnings = [n for n in email.sent if n.ticket_id == number and "期限が迫っています" in n.subject]
     assert [n.recipient for n in warnings] == ["sato@example.com"]
     assert f"#{number}" in warnings[0].subject
 
