@@ -2,8 +2,8 @@
 
 from chalice import Chalice
 
-from chalicelib import jobs
-from chalicelib.api import agent, tickets, webhooks
+from chalicelib import jobs, kpi_jobs, mail_jobs
+from chalicelib.api import agent, console, customers, escalations, outbox, reports, tickets, webhooks
 from chalicelib.log import configure_logging
 
 app = Chalice(app_name="helpdesk")
@@ -11,4 +11,11 @@ configure_logging(app)
 app.register_blueprint(webhooks.bp)
 app.register_blueprint(tickets.bp)
 app.register_blueprint(agent.bp)
+app.register_blueprint(escalations.bp)
+app.register_blueprint(outbox.bp)
 app.register_blueprint(jobs.bp)
+app.register_blueprint(customers.bp)
+app.register_blueprint(mail_jobs.bp)
+app.register_blueprint(reports.bp)
+app.register_blueprint(console.bp)
+app.register_blueprint(kpi_jobs.bp)

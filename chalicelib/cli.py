@@ -9,6 +9,9 @@
         automations are due or scheduled, with their actions.
     python -m chalicelib.cli agent add ID --name NAME [--email E] [--role agent|supervisor|admin]
         Create or update an agent and print a new API token (shown once; stored hashed).
+    python -m chalicelib.cli outbox list [--state failed|pending|sending|sent]
+    python -m chalicelib.cli outbox redrive ID
+        List notifications in the outbox; give a failed one a fresh set of attempts.
 """
 
 from __future__ import annotations
@@ -136,6 +139,44 @@ def _cmd_agent_add(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_outbox_list(args: argparse.Namespace) -> int:
+    from chalicelib.store import outbox
+
+    items, _cursor = outbox.list_state(args.state, limit=args.limit)
+    for item in items:
+        print(json.dumps(outbox.to_dict(item), ensure_ascii=False))
+    return 0
+
+
+def _cmd_outbox_redrive(args: argparse.Namespace) -> int:
+    from chalicelib.errors import Conflict, NotFound
+    from chalicelib.services import dispatch
+    from chalicelib.store import outbox
+
+    now = datetime.now(timezone.utc)
+    try:
+        dispatch.redrive(args.id, "cli", now)
+    except (NotFound, Conflict) as exc:
+        print(str(exc), file=sys.stderr)
+        return 1
+    dispatch.deliver_now([args.id], now)
+    print(json.dumps(outbox.to_dict(outbox.get(args.id)), ensure_ascii=False))
+    return 0
+
+
+def _add_outbox_commands(sub: Any) -> None:
+    """``outbox list [--state S]`` and ``outbox redrive ID`` (the table from the environment)."""
+    box = sub.add_parser("outbox", help="the notification outbox").add_subparsers(dest="outbox_command",
+                                                                                   required=True)
+    listing = box.add_parser("list", help="items in a state, newest first, one JSON line each")
+    listing.add_argument("--state", default="failed", choices=["pending", "sending", "sent", "failed"])
+    listing.add_argument("--limit", type=int, default=25)
+    listing.set_defaults(func=_cmd_outbox_list)
+    redrive = box.add_parser("redrive", help="give a failed notification a fresh set of attempts")
+    redrive.add_argument("id")
+    redrive.set_defaults(func=_cmd_outbox_redrive)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the exit status."""
     parser = argparse.ArgumentParser(prog="python -m chalicelib.cli", description=__doc__.split("\n")[0])
@@ -159,6 +200,7 @@ def main(argv: list[str] | None = None) -> int:
     add.add_argument("--role", default="agent", choices=["agent", "supervisor", "admin"])
     add.add_argument("--department")
     add.set_defaults(func=_cmd_agent_add)
+    _add_outbox_commands(sub)
     args = parser.parse_args(argv)
     return int(args.func(args))
 

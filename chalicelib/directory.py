@@ -28,6 +28,20 @@ class Directory:
         dept = self.departments.get(department or SUPPORT) or self.departments.get(SUPPORT) or {}
         return dept.get("manager") or (self.departments.get(SUPPORT) or {}).get("manager")
 
+    def contact_by_email(self, address: str) -> dict[str, Any] | None:
+        """The contact (or manager) with this email address, with its department id."""
+        wanted = (address or "").strip().lower()
+        for dept_id, dept in self.departments.items():
+            for c in [*dept.get("contacts", []), dept.get("manager") or {}]:
+                if wanted and (c.get("email") or "").lower() == wanted:
+                    return {**c, "department": dept_id}
+        return None
+
+    def suggest(self, category: str | None) -> list[dict[str, Any]]:
+        """Departments whose typical categories include ``category`` (support when none does)."""
+        found = [d for d in self.departments.values() if category and category in d.get("categories", [])]
+        return found or [d for d in self.departments.values() if d["id"] == SUPPORT]
+
     def contact(self, contact_id: str) -> dict[str, Any] | None:
         """A contact by id, with its department id."""
         for dept_id, dept in self.departments.items():

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 
 import pluggy
 
@@ -41,10 +42,12 @@ def helpdesk_channels() -> list[str]:
 
 @hookspec
 def helpdesk_notification_targets() -> list[str]:
-    """Called when the plugin manager starts and when rules are checked.
+    """Called when rules are checked and when a firing queues a notification.
 
     Return the names of the notification targets this plugin delivers to
-    (e.g. ``["email"]``); rules name them in their ``notify`` actions.
+    (e.g. ``["email"]``); rules name them in their ``notify`` actions (the
+    rule checker rejects a target no plugin names, and a queued notification
+    for one fails visibly).
     """
 
 
@@ -59,6 +62,20 @@ def helpdesk_verify_inbound(
     ``chalicelib.errors.Unauthorized`` when the check fails (the delivery is
     answered 401 and nothing is created); return ``None`` when ``channel`` is
     not yours.
+    """
+
+
+@hookspec(firstresult=True)
+def helpdesk_inbound_response(
+    channel: str, request: InboundRequest, now: datetime
+) -> dict[str, Any] | None:
+    """Called after ``helpdesk_verify_inbound`` succeeded, before the delivery is kept or parsed.
+
+    Return a JSON object to answer the delivery with at once (status 200) when
+    it is a handshake rather than a message, e.g. Slack's ``url_verification``
+    challenge (``{"challenge": "..."}``): nothing is stored, parsed or
+    ingested then. Return ``None`` for ordinary deliveries and for channels
+    that are not yours.
     """
 
 
@@ -91,10 +108,18 @@ def helpdesk_send_message(message: OutboundMessage, get_secret: SecretGetter) ->
 
 @hookspec(firstresult=True)
 def helpdesk_notify(notification: Notification, get_secret: SecretGetter) -> DeliveryResult | None:
-    """Called by the dispatcher for each notification written to the outbox.
+    """Called by the outbox dispatcher for each attempt at a notification written to the
+    outbox (right after the commit, then by the ``dispatch`` schedule until it succeeds or
+    its attempts are used up, and again after a redrive).
 
-    Deliver it to ``notification.recipient`` through ``notification.target``
-    and return a ``DeliveryResult``; raise an exception on a transient failure
-    so the dispatcher retries with backoff. Return ``None`` when the target is
-    not yours.
+    Deliver it to ``notification.recipient`` (the address resolved for your
+    target: an email address, a phone number, a channel, an endpoint) through
+    ``notification.target``. ``notification.metadata`` holds ``outbox_id`` (the
+    same on every attempt: pass it on so receivers can dedupe), ``attempt``,
+    ``lang``, ``link``, ``person``, ``ticket`` and ``deadline``; secrets come
+    from ``get_secret(NAME)``. Return ``DeliveryResult(delivered=True, detail=...)``
+    when delivered; return ``DeliveryResult(delivered=False, detail=why)`` when
+    it can never succeed as configured (it fails at once, visibly, until
+    redriven); raise an exception on a transient failure so the dispatcher
+    retries with backoff. Return ``None`` when the target is not yours.
     """

@@ -5,6 +5,7 @@ from __future__ import annotations
 from chalice import Blueprint, Rate
 
 from chalicelib.domain import utcnow
+from chalicelib.services import dispatch as dispatch_service
 from chalicelib.services import sweep as sweep_service
 
 bp = Blueprint(__name__)
@@ -15,3 +16,11 @@ def sweep(event: object) -> dict:
     """Every minute: fire due SLA breaches and automations, each exactly once."""
     report = sweep_service.sweep(utcnow())
     return {"due": len(report.due_tickets), "fired": len(report.fired), "failed": report.failed}
+
+
+@bp.schedule(Rate(1, unit=Rate.MINUTES), name="dispatch")
+def dispatch(event: object) -> dict:
+    """Every minute: deliver outbox notifications that are due (new, retries after backoff,
+    expired leases); the ones the fast path already sent are not due."""
+    report = dispatch_service.dispatch_due(utcnow())
+    return {"sent": len(report.sent), "retrying": len(report.retrying), "failed": len(report.failed)}

@@ -79,8 +79,12 @@ def sample_context() -> dict[str, Any]:
         "agent": {"id": "sato", "name": "Sato", "email": "sato@example.com"},
         "deadline": {"metric": "first_reply", "due_at": "2026-01-13T02:00:00Z", "remaining": "残り1時間",
                      "minutes_remaining": 60},
-        "escalation": {"department": "warehouse", "contact": "Suzuki", "due_at": "2026-01-13T02:00:00Z",
-                       "note": ""},
+        "escalation": {"department": "warehouse", "department_name": "倉庫・配送",
+                       "contact": {"id": "suzuki", "name": "鈴木", "email": "suzuki@example.com"},
+                       "due_at": "2026-01-13T02:00:00Z", "due_local": "2026-01-13 11:00",
+                       "note": "在庫の確認をお願いします",
+                       "summary": "山田 花子: 注文 A-1001 が届きません", "reply_to": "support@example.com",
+                       "by": "Sato", "state": "open"},
         "rule": {"id": "rule-id"},
     }
 
@@ -101,3 +105,12 @@ def check_template(templates_dir: Path, name: str) -> list[str]:
         except TemplateProblem as exc:
             problems.append(f"template {name!r} ({code}): {exc}")
     return problems
+
+
+def check_text(text: str) -> str | None:
+    """The problem of one inline template string (a rule's notify ``subject``/``body``), or None."""
+    try:
+        _env.from_string(text).render(sample_context())
+    except TemplateError as exc:
+        return str(exc)
+    return None

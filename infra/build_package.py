@@ -49,6 +49,8 @@ STAGE_DIR = BUILD_DIR / "src"
 MERGE_TEMPLATE = BUILD_DIR / "merge-template.json"
 TABLE_ID = "HelpdeskTable"
 BUCKET_ID = "HelpdeskRawBucket"
+EMAIL_TOPIC_ID = "HelpdeskSesFeedbackTopic"
+EMAIL_CONFIG_SET_ID = "HelpdeskEmailConfigurationSet"
 REGION = "ap-northeast-1"
 FAKE_AWS_ENV = {
     "AWS_ACCESS_KEY_ID": "testing",
@@ -162,6 +164,7 @@ def bucket_resources(bucket_name_sub: str) -> dict[str, Any]:
                 "ServerSideEncryptionConfiguration": [{"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]
             },
             "OwnershipControls": {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]},
+            "NotificationConfiguration": {"EventBridgeConfiguration": {"EventBridgeEnabled": True}},  # email_inbound
             "LifecycleConfiguration": {
                 "Rules": [{"Id": "abort-incomplete-uploads", "Status": "Enabled",
                            "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 7}}]
@@ -181,11 +184,60 @@ def bucket_resources(bucket_name_sub: str) -> dict[str, Any]:
                     "Action": "s3:*",
                     "Resource": [{"Fn::GetAtt": [BUCKET_ID, "Arn"]}, {"Fn::Sub": f"${{{BUCKET_ID}.Arn}}/*"}],
                     "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+                }, {
+                    "Sid": "AllowSesInboundMail",  # the SES receipt rule's S3 action (see README "Email")
+                    "Effect": "Allow",
+                    "Principal": {"Service": "ses.amazonaws.com"},
+                    "Action": "s3:PutObject",
+                    "Resource": {"Fn::Sub": f"${{{BUCKET_ID}.Arn}}/inbound/email/*"},
+                    "Condition": {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}},
                 }],
             },
         },
     }
     return {BUCKET_ID: bucket, f"{BUCKET_ID}Policy": deny_http}
+
+
+def email_resources() -> dict[str, Any]:
+    """SES feedback: an SNS topic SES may publish to, and a configuration set sending bounces and complaints there."""
+    return {
+        EMAIL_TOPIC_ID: {"Type": "AWS::SNS::Topic", "Properties": {}},
+        f"{EMAIL_TOPIC_ID}Policy": {
+            "Type": "AWS::SNS::TopicPolicy",
+            "Properties": {
+                "Topics": [{"Ref": EMAIL_TOPIC_ID}],
+                "PolicyDocument": {"Version": "2012-10-17", "Statement": [{
+                    "Sid": "AllowSesFeedback", "Effect": "Allow", "Principal": {"Service": "ses.amazonaws.com"},
+                    "Action": "sns:Publish", "Resource": {"Ref": EMAIL_TOPIC_ID},
+                    "Condition": {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}},
+                }]},
+            },
+        },
+        EMAIL_CONFIG_SET_ID: {"Type": "AWS::SES::ConfigurationSet", "Properties": {}},
+        f"{EMAIL_CONFIG_SET_ID}Feedback": {
+            "Type": "AWS::SES::ConfigurationSetEventDestination",
+            "Properties": {
+                "ConfigurationSetName": {"Ref": EMAIL_CONFIG_SET_ID},
+                "EventDestination": {"Enabled": True, "MatchingEventTypes": ["bounce", "complaint"],
+                                     "SnsDestination": {"TopicARN": {"Ref": EMAIL_TOPIC_ID}}},
+            },
+        },
+    }
+
+
+def _wire_email_events(resources: dict[str, Any], functions: list[str]) -> None:
+    """Point the email functions' events at this stack: the feedback topic, and inbound mail of its own bucket."""
+    from chalice.utils import to_cfn_resource_name
+
+    inbound, feedback = to_cfn_resource_name("email_inbound"), to_cfn_resource_name("email_feedback")
+    if inbound in functions:
+        pattern = {"detail": {"bucket": {"name": [{"Ref": BUCKET_ID}]}}}
+        resources[inbound]["Properties"]["Events"] = {
+            to_cfn_resource_name("email_inbound-event"): {"Properties": {"Pattern": pattern}}}
+    if feedback in functions:
+        topic = {"Fn::Sub": f"${{{EMAIL_TOPIC_ID}}}"}  # same key as Chalice's Fn::Sub, so the merge replaces it
+        resources[feedback]["Properties"]["Events"] = {
+            to_cfn_resource_name("email_feedback-sns-subscription"): {"Properties": {"Topic": topic}}}
 
 
 def chalice_resources(stage: str) -> tuple[str, list[str], dict[str, Path]]:
@@ -235,9 +287,12 @@ def merge_template(stage: str) -> tuple[dict[str, Any], list[str]]:
     app_name, functions, roles = chalice_resources(stage)
     resources: dict[str, Any] = {TABLE_ID: table_resource(f"{app_name}-{stage}")}
     resources.update(bucket_resources(f"{app_name}-{stage}-raw-${{AWS::AccountId}}-${{AWS::Region}}"))
-    env = {"HELPDESK_TABLE": {"Ref": TABLE_ID}, "HELPDESK_RAW_BUCKET": {"Ref": BUCKET_ID}}
+    resources.update(email_resources())
+    env = {"HELPDESK_TABLE": {"Ref": TABLE_ID}, "HELPDESK_RAW_BUCKET": {"Ref": BUCKET_ID},
+           "EMAIL_CONFIGURATION_SET": {"Ref": EMAIL_CONFIG_SET_ID}}
     for fn in functions:
         resources[fn] = {"Properties": {"Environment": {"Variables": env}}}
+    _wire_email_events(resources, functions)
     for role, policy_file in roles.items():
         doc = scoped_policy(policy_file)
         resources[role] = {"Properties": {"Policies": [{"PolicyName": f"{role}Policy", "PolicyDocument": doc}]}}
@@ -245,6 +300,8 @@ def merge_template(stage: str) -> tuple[dict[str, Any], list[str]]:
         "HelpdeskTableName": {"Value": {"Ref": TABLE_ID}},
         "HelpdeskTableStreamArn": {"Value": {"Fn::GetAtt": [TABLE_ID, "StreamArn"]}},
         "HelpdeskRawBucketName": {"Value": {"Ref": BUCKET_ID}},
+        "HelpdeskEmailConfigurationSet": {"Value": {"Ref": EMAIL_CONFIG_SET_ID}},
+        "HelpdeskSesFeedbackTopicArn": {"Value": {"Ref": EMAIL_TOPIC_ID}},
     }
     return {"Resources": resources, "Outputs": outputs}, functions
 

@@ -10,6 +10,8 @@
    ``local`` with token ``$LOCAL_AGENT_TOKEN`` (or random).
 5. Serves the API with Chalice's local server on http://127.0.0.1:$PORT (8000),
    runs every ``@app.schedule`` function at its schedule (and once at start-up),
+   verifies the SES sender and sends Slack/webhook notifications to a local sink
+   (``infra.notify_sink``),
    prints a banner and the line ``READY <url>``; SIGINT/SIGTERM stop it cleanly.
 
 moto keeps everything in memory: each run starts empty.
@@ -30,6 +32,7 @@ from datetime import datetime, timezone
 from types import FrameType
 from typing import Any
 
+from infra import notify_sink
 from infra.scheduler import ScheduledJob, ScheduleRunner, discover_schedules
 
 HOST = "127.0.0.1"
@@ -139,7 +142,7 @@ def seed_agent(token: str) -> None:
     """The admin agent ``local`` holding ``token``."""
     from chalicelib.store import agents
 
-    agents.upsert_agent(AGENT_ID, name="Local Agent", role="admin")
+    agents.upsert_agent(AGENT_ID, name="Local Agent", role="admin", email="local-agent@example.com")
     agents.issue_token(AGENT_ID, datetime.now(timezone.utc), token)
 
 
@@ -210,6 +213,7 @@ def run() -> int:
     settings = get_settings()
     create_resources(settings.table_name, settings.raw_bucket, region)
     seed_agent(token)
+    sink = notify_sink.configure(os.environ, region)  # SES sender verified; Slack/webhooks to a local sink
     app = config.chalice_app  # imports app.py with the stage environment applied
     jobs = discover_schedules(app)
     runner = ScheduleRunner(jobs, function_prefix=f"{config.app_name}-{stage}-", region=region,
@@ -238,6 +242,7 @@ def run() -> int:
     runner.stop()
     server.shutdown()
     server.server.server_close()
+    sink.shutdown()
     moto.stop()
     print("stopped", flush=True)
     return code

@@ -33,7 +33,7 @@ def me():
 @handles_errors
 def list_tickets():
     """``?view=`` (new, unassigned, mine, open, pending, on-hold, solved, closed, all, at_risk,
-    breached), ``limit`` (1-100), ``cursor`` (from the previous page), ``order`` (oldest|newest),
+    breached, escalated), ``limit`` (1-100), ``cursor`` (from the previous page), ``order`` (oldest|newest),
     ``window`` (at_risk: minutes ahead, default 60), ``lang`` (ja|en labels)."""
     request = bp.current_request
     agent = authenticate(request)

@@ -36,6 +36,8 @@ def receive_webhook(channel: str):
         dict(request.query_params or {}),
         utcnow(),
     )
+    if outcome.response is not None:  # a handshake (e.g. Slack's url_verification challenge)
+        return json_response(outcome.response)
     body = {
         "raw_ref": outcome.raw_ref,
         "results": [

@@ -1,11 +1,18 @@
-"""Carry out the effects of fired rules after the ticket change is committed.
+"""The effects of fired rules: notifications into the outbox before commit, auto-replies after.
 
-``notify`` resolves recipients by role (assignee, escalation contact,
-department manager, manager, customer) or address and hands one
-``Notification`` per recipient to the notifier plugins; ``auto_reply`` renders
-a template and sends it through the ticket's channel plugin. Every outcome,
-including "nobody to notify" and "no plugin sends on this channel", is written
-to the ticket's timeline: nothing fails silently.
+Before the ticket change commits, ``queue_notifications`` turns every
+``notify`` effect into an outbox item: recipient resolved by role for the
+target (``chalicelib.recipients``), subject and body rendered from the
+template (the per-target variant ``<template>.<target>.json`` when there is
+one, e.g. ``sla-warning.slack.json``) in the recipient's language. The item
+rides on the effect (``store.outbox.EFFECT_KEY``) into the same transaction as
+the firing. A notification that cannot be prepared (nobody in the role, no
+address, no such target, a template error) is written as a ``failed`` item
+with a ``notification_failed`` timeline event: nothing fails silently.
+
+After the commit, ``run_effects`` attempts the queued notifications at once
+(the fast path; the dispatch schedule delivers anything it leaves) and sends
+``auto_reply`` effects through the ticket's channel plugin.
 """
 
 from __future__ import annotations
@@ -15,114 +22,177 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
+from ulid import ULID
+
 from chalicelib import templates
 from chalicelib.directory import Directory, load_directory
-from chalicelib.domain import Notification, OutboundMessage
-from chalicelib.plugin_manager import get_plugin_manager
+from chalicelib.domain import OutboundMessage
+from chalicelib.plugin_manager import get_plugin_manager, notification_targets
+from chalicelib.recipients import resolve
 from chalicelib.secrets import get_secret
+from chalicelib.services import dispatch
 from chalicelib.settings import get_settings
 from chalicelib.sla.labels import remaining_label
 from chalicelib.store import agents, tickets
-from chalicelib.store.models import TicketItem
+from chalicelib.store import outbox as store_outbox
+from chalicelib.store.models import OutboxItem, TicketItem
 
 log = logging.getLogger(__name__)
+DEFAULT_LANG = "ja"
 
 
-def _person(role_or_address: Any, ticket: TicketItem, directory: Directory) -> dict[str, Any] | None:
-    if isinstance(role_or_address, Mapping):
-        address = role_or_address.get("address")
-        return {"id": address, "name": address, "email": address} if address else None
-    role = role_or_address
-    if role == "assignee" and ticket.assignee:
-        agent = agents.get_agent(ticket.assignee)
-        return {"id": ticket.assignee, "name": agent.name if agent else ticket.assignee,
-                "email": agent.email if agent else None}
-    if role == "customer":
-        return {"id": ticket.customer_id, "name": ticket.customer_name, "email": ticket.customer_email}
-    if role == "escalation_contact" and ticket.escalation:
-        return ticket.escalation.get("contact")
-    if role == "department_manager":
-        return directory.manager(ticket.department)
-    if role == "manager":
-        return directory.manager(None)
-    return None
+def _agent(agent_id: str) -> dict[str, Any] | None:
+    agent = agents.get_agent(agent_id)
+    if agent is None:
+        return None
+    return {"id": agent.agent_id, "name": agent.name, "email": agent.email, "phone": agent.phone,
+            "department": agent.department}
 
 
-def template_context(ticket: TicketItem, effect: Mapping[str, Any], now: datetime) -> dict[str, Any]:
+def ticket_link(ticket_id: int) -> str:
+    """The agent UI/API link of a ticket (absolute when ``HELPDESK_PUBLIC_BASE_URL`` is set)."""
+    return f"{get_settings().public_base_url}/tickets/{ticket_id}"
+
+
+def template_context(ticket: TicketItem, effect: Mapping[str, Any], now: datetime,
+                     lang: str = DEFAULT_LANG) -> dict[str, Any]:
     """Variables a template sees (the same names ``templates.sample_context`` checks)."""
-    base = get_settings().public_base_url
     metric = effect.get("metric")
     sla = (ticket.sla or {}).get("metrics", {}).get(metric or "", {})
     minutes = sla.get("business_minutes_remaining")
     agent = agents.get_agent(ticket.assignee) if ticket.assignee else None
     doc = tickets.ticket_to_dict(ticket)
     return {
-        "ticket": {**doc, "url": f"{base}/tickets/{doc['id']}" if base else f"/tickets/{doc['id']}",
-                   "fields": {}},
+        "ticket": {**doc, "url": ticket_link(doc["id"]), "fields": {}},
         "customer": {"id": ticket.customer_id, "name": ticket.customer_name or "", "email": ticket.customer_email},
         "agent": {"id": ticket.assignee, "name": agent.name if agent else "", "email": agent.email if agent else ""},
         "deadline": {"metric": metric, "due_at": sla.get("due_at"), "minutes_remaining": minutes,
-                     "remaining": remaining_label(minutes, "ja") if minutes is not None else ""},
+                     "remaining": remaining_label(minutes, lang) if minutes is not None else ""},
         "escalation": ticket.escalation or {},
         "rule": {"id": effect.get("rule_id")},
     }
 
 
-def _content(effect: Mapping[str, Any], context: Mapping[str, Any]) -> templates.Rendered:
+def template_for(target: str | None, name: str) -> dict[str, Any]:
+    """Template ``name``, or its variant for ``target`` (``<name>.<target>.json``) when there is one."""
+    folder = get_settings().rules_dir / "templates"
+    variant = f"{name}.{target}"
+    return templates.load_template(folder, variant if target and (folder / f"{variant}.json").is_file() else name)
+
+
+def render_for(target: str | None, effect: Mapping[str, Any], context: Mapping[str, Any],
+               lang: str) -> templates.Rendered:
+    """Subject and body of a notify effect for ``target`` in ``lang`` (template, or inline subject/body)."""
     if effect.get("template"):
-        doc = templates.load_template(get_settings().rules_dir / "templates", effect["template"])
-        return templates.render(doc, context, effect.get("lang", "ja"))
-    inline = {"ja": {"subject": effect.get("subject", "[#{{ ticket.id }}] {{ ticket.subject }}"),
+        return templates.render(template_for(target, effect["template"]), context, lang)
+    inline = {lang: {"subject": effect.get("subject", "[#{{ ticket.id }}] {{ ticket.subject }}"),
                      "body": effect.get("body", "{{ ticket.url }}")}}
-    return templates.render(inline, context)
+    return templates.render(inline, context, lang)
+
+
+def _dedupe_key(ticket: TicketItem, effect: Mapping[str, Any], now: datetime) -> str:
+    """The firing's key; an effect without one (not from a rule) gets a unique key."""
+    return effect.get("dedupe_key") or f"adhoc#{int(ticket.number)}#{ULID.from_datetime(now)}"
+
+
+def _recipient_facts(ticket: TicketItem) -> dict[str, Any]:
+    """What recipient resolution reads from the ticket."""
+    return {"assignee": ticket.assignee, "department": ticket.department, "customer_id": ticket.customer_id,
+            "customer_name": ticket.customer_name, "customer_email": ticket.customer_email,
+            "escalation": ticket.escalation}
+
+
+def _reply_to(ticket: TicketItem, effect: Mapping[str, Any]) -> str | None:
+    """Where answers should go: the effect's ``reply_to``, or the open escalation's for its contact."""
+    if effect.get("reply_to"):
+        return str(effect["reply_to"])
+    return (ticket.escalation or {}).get("reply_to") if effect.get("to") == "escalation_contact" else None
+
+
+def notification_item(ticket: TicketItem, effect: Mapping[str, Any], now: datetime, directory: Directory,
+                      targets: list[str]) -> OutboxItem:
+    """The outbox item for one notify effect: resolved, rendered, due now (or failed, with why)."""
+    target, to = effect["target"], effect["to"]
+    number = int(ticket.number)
+    common = {"dedupe_key": _dedupe_key(ticket, effect, now), "ticket_id": number, "rule_id": effect.get("rule_id"),
+              "target": target, "to": to, "now": now}
+    who = resolve(target, to, _recipient_facts(ticket), directory, _agent)
+    lang = str(effect.get("lang") or (who.person or {}).get("lang") or DEFAULT_LANG)
+    data = {"person": who.person, "link": ticket_link(number), "metric": effect.get("metric"),
+            "reply_to": _reply_to(ticket, effect)}
+    problem = who.problem if target in targets else f"no plugin delivers to target {target!r}"
+    try:
+        context = template_context(ticket, effect, now, lang)
+        rendered = render_for(target, effect, context, lang)
+        data.update(ticket=context["ticket"] | {"sla": None}, deadline=context["deadline"])
+    except Exception as exc:  # noqa: BLE001 - any rendering error fails this notification, visibly
+        rendered, problem = templates.Rendered("", ""), problem or f"template: {exc}"
+    return store_outbox.new_item(**common, recipient=who.address, subject=rendered.subject, body=rendered.body,
+                                 lang=lang, data=data, error=problem)
+
+
+def _failed_event(item: OutboxItem) -> dict[str, Any]:
+    return {"type": "notification_failed",
+            "data": {"outbox_id": item.outbox_id, "rule_id": item.rule_id, "target": item.target, "to": item.to,
+                     "recipient": item.recipient, "attempts": 0, "error": item.last_error}}
+
+
+def queue_notifications(ticket: TicketItem, effects: list[dict[str, Any]], now: datetime) -> list[dict[str, Any]]:
+    """Before commit: attach an outbox item to each notify effect; returns timeline events for the
+    ones that cannot be sent (they are written ``failed``, in the same transaction)."""
+    notify = [e for e in effects if e.get("type") == "notify"]
+    if not notify:
+        return []
+    directory = load_directory(get_settings().rules_dir)
+    targets = notification_targets(get_plugin_manager())
+    events = []
+    for effect in notify:
+        item = notification_item(ticket, effect, now, directory, targets)
+        effect[store_outbox.EFFECT_KEY] = item
+        if item.outbox_state == store_outbox.FAILED:
+            events.append(_failed_event(item))
+    return events
+
+
+def _queue_late(ticket: TicketItem, effects: list[dict[str, Any]], now: datetime) -> list[dict[str, Any]]:
+    """Write notify effects that skipped ``queue_notifications`` (not rule firings) to the outbox now,
+    each once; returns timeline events for the ones that cannot be sent."""
+    late = [e for e in effects if e.get("type") == "notify" and store_outbox.EFFECT_KEY not in e]
+    failures = queue_notifications(ticket, late, now)
+    for item in store_outbox.attached(late):
+        store_outbox.put_new(item)
+    return failures
 
 
 def run_effects(ticket: TicketItem, effects: list[dict[str, Any]], now: datetime) -> list[dict[str, Any]]:
-    """Carry out effects; returns timeline events describing each outcome."""
-    pm = get_plugin_manager()
-    directory = load_directory(get_settings().rules_dir)
-    events: list[dict[str, Any]] = []
+    """After commit: attempt the queued notifications (fast path) and send auto-replies.
+
+    Returns timeline events for the auto-replies (and for notifications that
+    could not even be queued); the outbox puts each notification's own outcome
+    on the timeline when it is sent or fails.
+    """
+    events = _queue_late(ticket, effects, now)
+    dispatch.deliver_now([i.outbox_id for i in store_outbox.attached(effects)], now)
     for effect in effects:
+        if effect.get("type") != "auto_reply":
+            continue
         try:
-            context = template_context(ticket, effect, now)
-            rendered = _content(effect, context)
-            if effect["type"] == "notify":
-                events.append(_notify(pm, ticket, effect, rendered, directory))
-            else:
-                events.append(_auto_reply(pm, ticket, effect, rendered))
+            rendered = render_for(None, effect, template_context(ticket, effect, now), DEFAULT_LANG)
+            events.append(_auto_reply(ticket, effect, rendered))
         except Exception as exc:
-            log.exception("effect of rule %s failed", effect.get("rule_id"))
+            log.exception("auto-reply of rule %s failed", effect.get("rule_id"))
             events.append({"type": "effect_failed", "data": {"rule_id": effect.get("rule_id"),
                                                              "effect": effect["type"], "error": str(exc)}})
     return events
 
 
-def _notify(pm: Any, ticket: TicketItem, effect: Mapping[str, Any], rendered: templates.Rendered,
-            directory: Directory) -> dict[str, Any]:
-    person = _person(effect["to"], ticket, directory)
-    target = effect["target"]
-    data = {"rule_id": effect.get("rule_id"), "target": target, "to": effect["to"], "subject": rendered.subject}
-    if not person:
-        return {"type": "notification_failed", "data": {**data, "error": "no recipient for this role"}}
-    recipient = person.get("email") if target == "email" else (person.get("id") or person.get("email"))
-    note = Notification(target=target, recipient=str(recipient), subject=rendered.subject, body_text=rendered.body,
-                        dedupe_key=effect.get("dedupe_key", ""), ticket_id=int(ticket.number),
-                        metadata={"person": person})
-    result = pm.hook.helpdesk_notify(notification=note, get_secret=get_secret)
-    if result is None:
-        return {"type": "notification_failed", "data": {**data, "error": f"no plugin delivers to {target!r}"}}
-    kind = "notification_sent" if result.delivered else "notification_failed"
-    return {"type": kind, "data": {**data, "recipient": note.recipient, "detail": result.detail}}
-
-
-def _auto_reply(pm: Any, ticket: TicketItem, effect: Mapping[str, Any],
-                rendered: templates.Rendered) -> dict[str, Any]:
+def _auto_reply(ticket: TicketItem, effect: Mapping[str, Any], rendered: templates.Rendered) -> dict[str, Any]:
     msg = OutboundMessage(ticket_id=int(ticket.number), channel=ticket.channel, to=ticket.customer_email or "",
                           subject=rendered.subject, body_text=rendered.body,
                           metadata={"rule_id": effect.get("rule_id"), "auto_reply": True})
     data = {"rule_id": effect.get("rule_id"), "subject": rendered.subject, "body_text": rendered.body,
             "to": msg.to, "auto_reply": True}
-    result = pm.hook.helpdesk_send_message(message=msg, get_secret=get_secret)
+    result = get_plugin_manager().hook.helpdesk_send_message(message=msg, get_secret=get_secret)
     if result is None:
         return {"type": "auto_reply_not_sent",
                 "data": {**data, "error": f"no plugin sends on channel {ticket.channel!r}"}}

@@ -8,7 +8,7 @@ agent's change and in the sweep, and is unit-tested without AWS.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from chalicelib.domain import Status
@@ -28,6 +28,7 @@ from chalicelib.sla.clocks import (
 )
 
 BREACH_PREFIX = "sla-breach"
+GRACE = timedelta(minutes=1)
 CLOSED = (Status.SOLVED.value, Status.CLOSED.value)
 
 
@@ -153,8 +154,10 @@ def schedule(fields: dict[str, Any], runtime: Runtime, doc: Mapping[str, Any], p
     fired = {k for k in fired if k.rsplit("#", 1)[-1] in live}
     fields["fired_keys"] = sorted(fired)
     candidates = [m.due_at for m in metrics.values()
-                  if m.state == "active" and m.due_at and breach_key(ticket_id, m) not in fired]
-    nxt = next_automation_time(runtime.rules, doc, clock_deadlines(fields, metrics), fired, now)
+                  if m.state in ("active", "breached_active") and m.due_at and breach_key(ticket_id, m) not in fired]
+    # Automations due this very minute (e.g. a deadline set to now) must still reach the sweep;
+    # older unfired ones were skipped because their condition did not match and stay out.
+    nxt = next_automation_time(runtime.rules, doc, clock_deadlines(fields, metrics), fired, now - GRACE)
     if nxt is not None:
         candidates.append(nxt)
     running = [m.due_at for m in metrics.values() if m.state in ("active", "breached_active") and m.due_at]

@@ -23,6 +23,7 @@ from chalicelib.services.runtime import get_runtime
 from chalicelib.sla.clocks import iso_z
 from chalicelib.store import changes as store_changes
 from chalicelib.store import customers, tickets
+from chalicelib.store import outbox as store_outbox
 from chalicelib.store.models import TicketItem
 
 log = logging.getLogger(__name__)
@@ -82,7 +83,7 @@ def prepare_new_ticket(customer_item: Any) -> tickets.Prepare:
                  "subject": data.get("subject", ""), "channel": ticket.channel, "actor": first_event["actor"]}
         evaluate_event(plan, customer_fields(customer_item), event, ["ticket_created"], first_event["id"], now)
         store_changes.apply_fields(ticket, plan.fields, now)
-        return plan.events, plan.effects
+        return plan.events + effects_service.queue_notifications(ticket, plan.effects, now), plan.effects
 
     return prepare
 
@@ -103,18 +104,41 @@ def prepare_message(customer_item: Any, msg: InboundMessage) -> tickets.Prepare:
             if after.get("first_replied_at") and not after.get("awaiting_reply_since"):
                 after["awaiting_reply_since"] = msg.received_at
             kinds = ["customer_message"]
+        extra_events: list[dict[str, Any]] = []
+        if msg.internal and _answers_escalation(after, msg.sender.email, now):
+            extra_events.append({"type": "escalation_answered", "data": {"by": msg.sender.email}})
         plan = Plan(fields=after, original=before)
         ev = {"type": "customer_message", "body_text": msg.body_text, "subject": msg.subject,
               "channel": msg.channel, "actor": event["actor"]}
         evaluate_event(plan, customer_fields(customer_item), ev, kinds, event["id"], now)
         store_changes.apply_fields(ticket, plan.fields, now)
-        return plan.events, plan.effects
+        failures = effects_service.queue_notifications(ticket, plan.effects, now)
+        return extra_events + plan.events + failures, plan.effects
 
     return prepare
 
 
+def _answers_escalation(fields: dict[str, Any], sender_email: str, now: datetime) -> bool:
+    """Mark the open escalation answered when its contact writes; True if it was."""
+    esc = fields.get("escalation") or {}
+    contact = ((esc.get("contact") or {}).get("email") or "").lower()
+    if esc.get("state") == "open" and contact and contact == (sender_email or "").lower():
+        fields["escalation"] = {**esc, "state": "answered", "answered_at": iso_z(now)}
+        return True
+    return False
+
+
+def _commit(ticket: TicketItem, events: list[dict[str, Any]], firing_keys: list[str],
+            effects: list[dict[str, Any]], now: datetime, actor: str) -> list[Any]:
+    """Queue the notify effects into the outbox and commit them with the change, in one transaction."""
+    failures = effects_service.queue_notifications(ticket, effects, now)
+    return store_changes.commit(ticket, [*events, *failures], firing_keys, now, actor,
+                                outbox_items=store_outbox.attached(effects))
+
+
 def run_effects(ticket: TicketItem, planned: list[dict[str, Any]], now: datetime, actor: str = "system") -> None:
-    """Carry out effects after commit and put their outcomes on the timeline."""
+    """After commit: attempt the queued notifications (fast path) and send auto-replies, putting
+    their outcomes on the timeline. Notifications are already durable in the outbox."""
     if not planned:
         return
     outcomes = effects_service.run_effects(ticket, planned, now)
@@ -166,7 +190,7 @@ def change_ticket(number: int, mutate: Mutation, *, actor: str, now: datetime) -
         plan.events = extra.events + plan.events
         store_changes.apply_fields(ticket, plan.fields, now)
         try:
-            items = store_changes.commit(ticket, plan.events, [], now, actor)
+            items = _commit(ticket, plan.events, [], extra.effects + plan.effects, now, actor)
         except Conflict:
             log.info("ticket %s changed meanwhile; retry %d", number, attempt + 1)
             continue
@@ -196,7 +220,7 @@ def sweep_ticket(number: int, now: datetime) -> list[str]:
             return []
         store_changes.apply_fields(ticket, plan.fields, now)
         try:
-            store_changes.commit(ticket, plan.events, keys, now, "system:sweep")
+            _commit(ticket, plan.events, keys, plan.effects, now, "system:sweep")
         except Conflict:
             continue
         run_effects(ticket, plan.effects, now)

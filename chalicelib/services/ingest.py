@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
+from chalicelib.directory import load_directory
 from chalicelib.domain import InboundMessage, InboundRequest
 from chalicelib.errors import Conflict, Unauthorized, UnknownChannel, ValidationFailed
 from chalicelib.plugin_manager import channel_names, get_plugin_manager
 from chalicelib.secrets import get_secret
-from chalicelib.services import flow, thread_match
+from chalicelib.services import flow, mail_events, thread_match
+from chalicelib.settings import get_settings
 from chalicelib.store import customers, raw, tickets
 
 log = logging.getLogger(__name__)
@@ -23,6 +27,8 @@ class DeliveryOutcome:
 
     raw_ref: str
     results: list[tickets.IngestResult] = field(default_factory=list)
+    automatic: list[dict[str, Any]] = field(default_factory=list)
+    response: dict[str, Any] | None = None  # a handshake's immediate answer (nothing was ingested)
 
     @property
     def created_any(self) -> bool:
@@ -36,7 +42,8 @@ def receive(
     """Handle one delivery to ``POST /webhooks/{channel}``.
 
     Order matters: verify the sender first (nothing from an unverified sender is
-    stored), then keep the raw payload, then parse. A parse failure raises
+    stored), then answer a handshake at once (``helpdesk_inbound_response``: no
+    raw payload, no ticket), else keep the raw payload, then parse. A parse failure raises
     ``ValidationFailed`` carrying ``raw_ref`` so the payload is never lost.
     """
     pm = get_plugin_manager()
@@ -48,6 +55,9 @@ def receive(
     verified = pm.hook.helpdesk_verify_inbound(channel=channel, request=request, get_secret=get_secret, now=now)
     if not verified:
         raise Unauthorized(f"no plugin verified the {channel} delivery")
+    immediate = pm.hook.helpdesk_inbound_response(channel=channel, request=request, now=now)
+    if immediate is not None:
+        return DeliveryOutcome(raw_ref="", response=dict(immediate))
     raw_ref = raw.put_raw(channel, body, dict(request.headers), now)
     try:
         messages = pm.hook.helpdesk_parse_inbound(channel=channel, request=request, now=now) or []
@@ -55,10 +65,33 @@ def receive(
         exc.raw_ref = raw_ref  # type: ignore[attr-defined]
         log.info("rejected %s delivery %s: %s", channel, raw_ref, exc.errors)
         raise
+    return ingest_all(messages, raw_ref, now)
+
+
+def ingest_all(messages: list[InboundMessage], raw_ref: str, now: datetime) -> DeliveryOutcome:
+    """Ingest parsed messages. Machine mail (``metadata["automatic"]``: bounces, auto-replies) never
+    opens a ticket or gets an auto-reply; it only joins the ticket it concerns, if any."""
     outcome = DeliveryOutcome(raw_ref)
     for msg in messages:
+        auto = msg.metadata.get("automatic")
+        if auto:
+            result = mail_events.record_automatic(msg, raw_ref=raw_ref, now=now)
+            outcome.automatic.append({"kind": auto.get("kind"), "reason": auto.get("reason"),
+                                      "ticket_id": result.ticket_id if result else None})
+            if result is not None:
+                outcome.results.append(result)
+            continue
         outcome.results.append(ingest_message(msg, raw_ref=raw_ref, now=now))
     return outcome
+
+
+def ingest_stored(channel: str, raw_ref: str, body: bytes, now: datetime) -> DeliveryOutcome:
+    """Ingest a delivery already kept in the raw bucket (the SES receipt rule's object): the bucket is
+    ours, so there is no webhook secret to check; parsing and ingest are as for ``receive``."""
+    pm = get_plugin_manager()
+    request = InboundRequest(channel=channel, headers={"content-type": "message/rfc822"}, body=body)
+    messages = pm.hook.helpdesk_parse_inbound(channel=channel, request=request, now=now) or []
+    return ingest_all(messages, raw_ref, now)
 
 
 def ingest_message(msg: InboundMessage, *, raw_ref: str | None, now: datetime) -> tickets.IngestResult:
@@ -67,6 +100,11 @@ def ingest_message(msg: InboundMessage, *, raw_ref: str | None, now: datetime) -
     earlier = tickets.find_duplicate(msg.dedupe_key, now)
     if earlier:
         return earlier
+    if is_staff_reply(msg):
+        staff = dataclasses.replace(msg, internal=True)
+        ticket = thread_match.find_ticket(staff, "", now)
+        if ticket is not None:
+            return _append(ticket, staff, None, raw_ref, now)
     customer = customers.find_or_create_customer(
         msg.sender.identity_kind,
         msg.sender.identity_value,
@@ -74,25 +112,39 @@ def ingest_message(msg: InboundMessage, *, raw_ref: str | None, now: datetime) -
         email=msg.sender.email,
         now=now,
     )
-    result = None
-    for _attempt in range(flow.MAX_ATTEMPTS):
-        ticket = thread_match.find_ticket(msg, customer.customer_id, now)
-        if ticket is None:
-            result = tickets.create_ticket(msg, customer, now=now, raw_ref=raw_ref,
-                                           prepare=flow.prepare_new_ticket(customer))
-            break
-        try:
-            result = tickets.append_message(ticket, msg, now=now, raw_ref=raw_ref,
-                                            prepare=flow.prepare_message(customer, msg))
-            break
-        except Conflict:
-            continue
-    if result is None:
-        raise Conflict(f"could not record {msg.dedupe_key}: the ticket kept changing")
-    if not result.duplicate and result.ticket is not None:
-        flow.run_effects(result.ticket, result.effects, now)
+    ticket = thread_match.find_ticket(msg, customer.customer_id, now)
+    if ticket is not None:
+        result = _append(ticket, msg, customer, raw_ref, now)
+    else:
+        result = tickets.create_ticket(msg, customer, now=now, raw_ref=raw_ref,
+                                       prepare=flow.prepare_new_ticket(customer))
+        if result.created and result.ticket is not None:
+            flow.run_effects(result.ticket, result.effects, now)
     log.info(
         "ingested %s message %s -> ticket %s%s",
         msg.channel, msg.dedupe_key, result.ticket_id, " (duplicate)" if result.duplicate else "",
     )
     return result
+
+
+def is_staff_reply(msg: InboundMessage) -> bool:
+    """A directory contact answering an escalation (by email, with threading hints)."""
+    if not (msg.sender.email and (msg.references or msg.ticket_hint or msg.thread_key)):
+        return False
+    return load_directory(get_settings().rules_dir).contact_by_email(msg.sender.email) is not None
+
+
+def _append(ticket: Any, msg: InboundMessage, customer: Any, raw_ref: str | None, now: datetime
+            ) -> tickets.IngestResult:
+    for attempt in range(flow.MAX_ATTEMPTS):
+        if attempt:
+            ticket = tickets.get_ticket(int(ticket.number))
+        try:
+            result = tickets.append_message(ticket, msg, now=now, raw_ref=raw_ref,
+                                            prepare=flow.prepare_message(customer, msg))
+        except Conflict:
+            continue
+        if not result.duplicate and result.ticket is not None:
+            flow.run_effects(result.ticket, result.effects, now)
+        return result
+    raise Conflict(f"could not record {msg.dedupe_key}: the ticket kept changing")

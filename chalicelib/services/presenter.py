@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from chalicelib.services.claims import active_claim
 from chalicelib.services.evaluate import CLOSED, metrics_with
 from chalicelib.services.runtime import get_runtime
 from chalicelib.sla.clocks import to_dict
@@ -46,8 +47,15 @@ def sla_now(ticket: TicketItem, now: datetime, lang: str = "ja", warn_minutes: i
     return {"policy": policy_id, "metrics": out, "urgency": worst}
 
 
+ESCALATION_FIELDS = ("id", "state", "department", "department_name", "due_at", "created_at", "by")
+
+
 def present(ticket: TicketItem, now: datetime, lang: str = "ja") -> dict[str, Any]:
-    """The ticket header as JSON with its live SLA state."""
+    """The ticket header as JSON with its live SLA state, the current claim ("Sato is replying")
+    and the escalation's state, department and deadline."""
     body = tickets.ticket_to_dict(ticket)
     body["sla"] = sla_now(ticket, now, lang)
+    body["claim"] = active_claim(ticket, now)
+    esc = ticket.escalation or None
+    body["escalation"] = {k: esc.get(k) for k in ESCALATION_FIELDS} if esc else None
     return body

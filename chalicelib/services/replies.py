@@ -112,18 +112,30 @@ def reply(number: int, agent: AgentItem, req: ReplyRequest, now: datetime) -> di
             "checks": (out_event.data or {}).get("checks", [])}
 
 
-def _references(number: int) -> list[str]:
+def _references(timeline: list[Any]) -> list[str]:
     ids: list[str] = []
-    for e in tickets.get_timeline(number):
+    for e in timeline:
         ids += (e.data or {}).get("message_ids") or []
     return ids
+
+
+def reply_target(timeline: list[Any], channel: str) -> dict[str, Any]:
+    """Where a reply goes back to: the ``metadata`` its channel plugin kept with the ticket's latest
+    customer message on ``channel`` (a Slack thread, a LINE user, a chat conversation); ``{}`` if none."""
+    for e in reversed(timeline):
+        data = e.data or {}
+        if e.type == "message_in" and data.get("channel") == channel:
+            return dict(data.get("metadata") or {})
+    return {}
 
 
 def send(ticket: TicketItem, event_id: str, to: str, body: str, now: datetime) -> dict[str, Any]:
     """Send a committed outbound message through the channel plugin and record the outcome."""
     number = int(ticket.number)
+    timeline = tickets.get_timeline(number)
     msg = OutboundMessage(ticket_id=number, channel=ticket.channel, to=to or "", subject=f"Re: {ticket.subject}",
-                          body_text=body, metadata={"event_id": event_id, "references": _references(number)})
+                          body_text=body, metadata={"event_id": event_id, "references": _references(timeline),
+                                                    "reply_target": reply_target(timeline, ticket.channel)})
     try:
         result = get_plugin_manager().hook.helpdesk_send_message(message=msg, get_secret=get_secret)
         if result is None:

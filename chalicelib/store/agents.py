@@ -20,12 +20,12 @@ def hash_token(token: str) -> str:
 
 def upsert_agent(
     agent_id: str, *, name: str, email: str | None = None, role: str = "agent",
-    department: str | None = None,
+    department: str | None = None, phone: str | None = None,
 ) -> AgentItem:
-    """Create or replace an agent record."""
+    """Create or replace an agent record (``phone`` in E.164 for SMS notifications)."""
     agent = AgentItem(
         keys.agent_pk(agent_id), AGENT_SK, agent_id=agent_id, name=name, email=email,
-        role=role, department=department,
+        role=role, department=department, phone=phone,
     )
     agent.save()
     return agent

@@ -1,4 +1,5 @@
-"""Commit a planned ticket change: header, timeline events and firing records, all or nothing."""
+"""Commit a planned ticket change: header, timeline events, firing records and queued
+notifications, all or nothing."""
 
 from __future__ import annotations
 
@@ -11,8 +12,8 @@ from ulid import ULID
 
 from chalicelib.errors import Conflict
 from chalicelib.settings import get_settings
-from chalicelib.store import keys
-from chalicelib.store.models import EventItem, FiringItem, TicketItem
+from chalicelib.store import keys, outbox
+from chalicelib.store.models import EventItem, FiringItem, OutboxItem, TicketItem
 from chalicelib.store.tx import failed_conditions, transact_write
 
 FIRING_SK = "FIRED"
@@ -69,16 +70,20 @@ def event_items(ticket_id: int, events: Iterable[Mapping[str, Any]], now: dateti
 
 
 def commit(ticket: TicketItem, events: Iterable[Mapping[str, Any]], firing_keys: Iterable[str], now: datetime,
-           actor: str, extra_items: Iterable[Any] = ()) -> list[EventItem]:
-    """Save the header (only if nobody changed it since it was read), events and firings.
+           actor: str, extra_items: Iterable[Any] = (), outbox_items: Iterable[OutboxItem] = ()) -> list[EventItem]:
+    """Save the header (only if nobody changed it since it was read), events, firings and the
+    notifications the firings queued (``outbox_items``; one whose dedupe key is already in the
+    outbox is left out: a repeated firing sends nothing twice).
 
-    Raises ``Conflict`` when the ticket changed meanwhile or a firing was
-    already recorded (a concurrent sweep won); the caller reloads and retries.
+    Raises ``Conflict`` when the ticket changed meanwhile, a firing was already
+    recorded (a concurrent sweep won) or an outbox item appeared meanwhile; the
+    caller reloads and retries.
     """
     number = int(ticket.number)
     items = event_items(number, events, now, actor)
     firings = [FiringItem(keys.firing_pk(k), FIRING_SK, rule_id=k.split("#", 1)[0], ticket_id=number, at=now,
                           expires_at=now + FIRING_RETENTION) for k in firing_keys]
+    notifications = outbox.fresh(outbox_items)
     try:
         with transact_write() as tw:
             tw.save(ticket)
@@ -88,6 +93,7 @@ def commit(ticket: TicketItem, events: Iterable[Mapping[str, Any]], firing_keys:
                 tw.save(f, condition=FiringItem.pk.does_not_exist())
             for extra in extra_items:
                 tw.save(extra)
+            outbox.save_new(tw, notifications)
     except TransactWriteError as err:
         if any(failed_conditions(err)):
             raise Conflict("ticket changed or firing already recorded", {"ticket_id": number}) from err

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from pynamodb.exceptions import TransactWriteError
 from ulid import ULID
 
+from chalicelib.errors import Conflict, NotFound, ValidationFailed
 from chalicelib.store import keys
 from chalicelib.store.models import CustomerItem, IdentityItem
 from chalicelib.store.tx import failed_conditions, transact_write
@@ -50,7 +52,7 @@ def find_or_create_customer(
     value = normalize_identity(kind, value)
     existing = find_customer_id(kind, value)
     if existing:
-        customer = get_customer(existing)
+        customer = resolve_customer(existing)
         if customer is not None:
             return customer
     customer_id = str(ULID())
@@ -94,3 +96,89 @@ def list_identities(customer_id: str) -> list[dict[str, str]]:
         keys.customer_pk(customer_id), IdentityItem.sk.startswith(f"{IDENTITY_SK}#")
     )
     return [{"kind": i.kind, "value": i.value} for i in items]
+
+
+def resolve_customer(customer_id: str) -> CustomerItem | None:
+    """The customer, following ``merged_into`` to the surviving record (None if missing)."""
+    seen: set[str] = set()
+    customer = get_customer(customer_id)
+    while customer is not None and customer.merged_into and customer.customer_id not in seen:
+        seen.add(customer.customer_id)
+        customer = get_customer(customer.merged_into)
+    return customer
+
+
+def customer_tickets(customer_id: str, limit: int = 50) -> list[Any]:
+    """The customer's tickets, newest first (the customer tickets index)."""
+    from chalicelib.store.models import TicketItem
+
+    return list(TicketItem.by_customer.query(customer_id, scan_index_forward=False, limit=limit))
+
+
+def _identity_items(customer_id: str) -> list[IdentityItem]:
+    return list(IdentityItem.query(keys.customer_pk(customer_id), IdentityItem.sk.startswith(f"{IDENTITY_SK}#")))
+
+
+def merge_customers(survivor_id: str, merged_id: str, now: datetime) -> dict[str, Any]:
+    """Merge ``merged_id`` into ``survivor_id``: identities, tickets and profile; the other is marked merged.
+
+    Identities move in one transaction with the ``merged_into`` mark (so every
+    address then finds the survivor); tickets move one by one through the
+    customer tickets index, version-checked. Re-running a merge finishes an
+    interrupted one. Returns what moved.
+    """
+    survivor, merged = get_customer(survivor_id), get_customer(merged_id)
+    if survivor is None or merged is None:
+        raise NotFound(f"customer {survivor_id if survivor is None else merged_id} not found")
+    if survivor_id == merged_id or survivor.merged_into:
+        raise ValidationFailed([{"field": "customer_id", "pointer": "/customer_id",
+                                 "message": "cannot merge a customer into itself or into a merged customer"}])
+    if merged.merged_into and merged.merged_into != survivor_id:
+        raise Conflict(f"customer {merged_id} was already merged into {merged.merged_into}",
+                       {"merged_into": merged.merged_into})
+    links = _identity_items(merged_id)
+    with transact_write() as tw:
+        for link in links:
+            tw.save(IdentityItem(keys.identity_pk(link.kind, link.value), IDENTITY_SK, customer_id=survivor_id,
+                                 kind=link.kind, value=link.value))
+            tw.save(IdentityItem(keys.customer_pk(survivor_id),
+                                 f"{IDENTITY_SK}#{keys.identity_key(link.kind, link.value)}",
+                                 customer_id=survivor_id, kind=link.kind, value=link.value))
+            tw.delete(link)
+        tw.update(merged, actions=[CustomerItem.merged_into.set(survivor_id)])
+        actions = [CustomerItem.vip.set(bool(survivor.vip or merged.vip))]
+        if merged.tags:
+            actions.append(CustomerItem.tags.add(set(merged.tags)))
+        if not survivor.name and merged.name:
+            actions.append(CustomerItem.name.set(merged.name))
+        if not survivor.email and merged.email:
+            actions.append(CustomerItem.email.set(merged.email))
+        tw.update(survivor, actions=actions)
+    moved = [_move_ticket(t, merged_id, survivor_id) for t in _all_tickets(merged_id)]
+    return {"customer_id": survivor_id, "merged_id": merged_id, "identities": [f"{i.kind}:{i.value}" for i in links],
+            "tickets": [n for n in moved if n is not None]}
+
+
+def _all_tickets(customer_id: str) -> list[Any]:
+    from chalicelib.store.models import TicketItem
+
+    return list(TicketItem.by_customer.query(customer_id))
+
+
+def _move_ticket(ticket: Any, old_id: str, new_id: str) -> int | None:
+    from pynamodb.exceptions import UpdateError
+
+    from chalicelib.store.models import TicketItem
+
+    number = int(ticket.number)
+    for _attempt in range(4):
+        fresh = TicketItem.get(ticket.pk, ticket.sk, consistent_read=True)
+        if fresh.customer_id != old_id:
+            return None
+        try:
+            fresh.update(actions=[TicketItem.customer_id.set(new_id), TicketItem.ticket_customer.set(new_id)])
+            return number
+        except UpdateError as exc:
+            if exc.cause_response_code != "ConditionalCheckFailedException":
+                raise
+    raise Conflict(f"ticket {number} kept changing while merging customers", {"ticket_id": number})

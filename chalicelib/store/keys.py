@@ -77,3 +77,11 @@ def outbox_id(dedupe_key: str) -> str:
 def outbox_pk(outbox_id: str) -> str:
     """Partition of an outbox item (one notification to deliver)."""
     return f"OUTBOX#{outbox_id}"
+
+
+KPI_DAY_PK = "KPI#DAY"
+
+
+def kpi_day_sk(day: str, part: int = 0) -> str:
+    """Sort key of (a part of) the KPI aggregate of local day ``YYYY-MM-DD`` (days sort in order)."""
+    return day if part == 0 else f"{day}#{part}"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from pynamodb.attributes import (
@@ -25,8 +26,11 @@ from pynamodb.connection.base import MetaTable
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
+from chalicelib.kpi.days import day_key
 from chalicelib.settings import get_settings
 from chalicelib.store import schema
+
+ESCALATED_LIST = "ESC"
 
 
 class _Lazy:
@@ -137,6 +141,14 @@ class CustomerTicketsIndex(GlobalSecondaryIndex["TicketItem"]):
     created_at = UTCDateTimeAttribute(range_key=True)
 
 
+class EscalatedIndex(GlobalSecondaryIndex["TicketItem"]):
+    """Sparse index of tickets with an open escalation (``esc_list`` = "ESC"), earliest deadline first."""
+
+    Meta = _index(schema.ESCALATED_INDEX)
+    esc_list = UnicodeAttribute(hash_key=True)
+    esc_due_at = NumberAttribute(range_key=True)
+
+
 class TicketItem(_Base):
     """Ticket header: small, read often. ``pk=TICKET#<number>``, ``sk=TICKET``."""
 
@@ -169,6 +181,8 @@ class TicketItem(_Base):
     next_due_at = NumberAttribute(null=True)
     sla_list = UnicodeAttribute(null=True)
     sla_due_at = NumberAttribute(null=True)
+    esc_list = UnicodeAttribute(null=True)
+    esc_due_at = NumberAttribute(null=True)
     version = VersionAttribute()
 
     by_status = StatusIndex()
@@ -177,16 +191,46 @@ class TicketItem(_Base):
     due = DueIndex()
     by_sla = SlaIndex()
     by_customer = CustomerTicketsIndex()
+    escalated = EscalatedIndex()
+
+    def serialize(self, null_check: bool = True) -> dict[str, dict[str, Any]]:
+        """Derive the escalated-view index attributes from ``escalation`` on every write path."""
+        esc = self.escalation or {}
+        due = esc.get("due_at") if esc.get("state") == "open" else None
+        self.esc_list = ESCALATED_LIST if due else None
+        self.esc_due_at = int(datetime.fromisoformat(str(due).replace("Z", "+00:00")).timestamp()) if due else None
+        return super().serialize(null_check)
+
+
+class EventDayIndex(GlobalSecondaryIndex["EventItem"]):
+    """Timeline events of one local report day (``ev_day`` = "YYYY-MM-DD"), in event order."""
+
+    Meta = _index(schema.EVENT_DAY_INDEX)
+    ev_day = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
 
 
 class EventItem(_Base):
-    """One timeline event. ``pk=TICKET#<number>``, ``sk=EV#<ulid>`` (time-ordered)."""
+    """One timeline event. ``pk=TICKET#<number>``, ``sk=EV#<ulid>`` (time-ordered).
+
+    ``ev_day`` (the local report day of ``at``) is derived on every write, whichever
+    code path writes the event, and puts it in the events-by-day index.
+    """
 
     event_id = UnicodeAttribute()
     type = UnicodeAttribute()
     at = UTCDateTimeAttribute()
     actor = UnicodeAttribute()
     data = JSONAttribute(null=True)
+    ev_day = UnicodeAttribute(null=True)
+
+    by_day = EventDayIndex()
+
+    def serialize(self, null_check: bool = True) -> dict[str, dict[str, Any]]:
+        """Set ``ev_day`` from ``at`` (once; a re-saved event keeps its day) before writing."""
+        if self.ev_day is None and self.at is not None:
+            self.ev_day = day_key(self.at)
+        return super().serialize(null_check)
 
 
 class FiringItem(_Base):

@@ -1,7 +1,7 @@
 """The one table definition. Feeds the local stack, the tests and the deployment template.
 
 Single-table design: ticket headers, timeline events, customers, identities,
-agents, counters, idempotency keys and the notification outbox share one
+agents, counters, idempotency keys, the notification outbox and the daily KPI aggregates share one
 table, told apart by key prefixes (see ``keys``). The pynamodb models in ``models`` must match this
 definition; ``tests/unit/test_schema.py`` checks that they do.
 """
@@ -17,6 +17,8 @@ DUE_INDEX = "DueIndex"
 SLA_INDEX = "SlaIndex"
 CUSTOMER_INDEX = "ByCustomer"
 OUTBOX_INDEX = "OutboxByState"
+EVENT_DAY_INDEX = "EventsByDay"
+ESCALATED_INDEX = "Escalated"
 TTL_ATTRIBUTE = "expires_at"
 
 
@@ -50,6 +52,9 @@ def table_definition(table_name: str) -> dict[str, Any]:
             {"AttributeName": "ticket_customer", "AttributeType": "S"},
             {"AttributeName": "outbox_state", "AttributeType": "S"},
             {"AttributeName": "state_at", "AttributeType": "N"},
+            {"AttributeName": "ev_day", "AttributeType": "S"},
+            {"AttributeName": "esc_list", "AttributeType": "S"},
+            {"AttributeName": "esc_due_at", "AttributeType": "N"},
         ],
         "KeySchema": [
             {"AttributeName": "pk", "KeyType": "HASH"},
@@ -71,6 +76,11 @@ def table_definition(table_name: str) -> dict[str, Any]:
             # (a lease's end for sending): dispatch queries state_at <= now, never scans.
             # For sent/failed it is when the item got there (the listings).
             _gsi(OUTBOX_INDEX, "outbox_state", "state_at"),
+            # Sparse: timeline events by local report day (ev_day "YYYY-MM-DD"), in event order,
+            # so the daily KPI aggregation reads one day's events with a Query, never a scan.
+            _gsi(EVENT_DAY_INDEX, "ev_day", "sk"),
+            # Sparse: tickets with an open escalation (esc_list "ESC"), earliest deadline first.
+            _gsi(ESCALATED_INDEX, "esc_list", "esc_due_at"),
         ],
         "StreamSpecification": {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
     }

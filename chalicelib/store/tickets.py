@@ -12,7 +12,7 @@ from ulid import ULID
 
 from chalicelib.domain import EventType, InboundMessage, Priority, Status
 from chalicelib.errors import Conflict, NotFound
-from chalicelib.store import keys
+from chalicelib.store import keys, outbox
 from chalicelib.store.models import CounterItem, CustomerItem, DedupeItem, EventItem, TicketItem
 from chalicelib.store.tx import failed_conditions, transact_write
 
@@ -33,7 +33,8 @@ class IngestResult:
 
 
 Prepare = Callable[[TicketItem, dict[str, Any]], tuple[list[dict[str, Any]], list[dict[str, Any]]]]
-"""Called with the new header and its first event: fills rule/SLA fields, returns (events, effects)."""
+"""Called with the new header and its first event: fills rule/SLA fields, returns (events, effects).
+Effects carrying an outbox item (``outbox.EFFECT_KEY``) are written in the same transaction."""
 
 
 def allocate_ticket_number() -> int:
@@ -83,9 +84,9 @@ def create_ticket(
     """Create a ticket with its first message, exactly once per ``msg.dedupe_key``.
 
     Dedupe record, header, first event and what ``prepare`` adds (rule events,
-    SLA fields) are written in one transaction, so a crash leaves nothing
-    half-written and a retry of the same delivery (even a concurrent one)
-    returns the ticket the first delivery made.
+    SLA fields, queued notifications) are written in one transaction, so a
+    crash leaves nothing half-written and a retry of the same delivery (even a
+    concurrent one) returns the ticket the first delivery made.
     """
     earlier = find_duplicate(msg.dedupe_key, now)
     if earlier:
@@ -118,6 +119,7 @@ def create_ticket(
         extra = event_items(number, planned, max(now, msg.received_at), "system")
     dedupe = _dedupe_item(msg, number, event.event_id, now)
     refs = _refs(msg, number, now)
+    notifications = outbox.fresh(outbox.attached(effects))
     try:
         with transact_write() as tw:
             tw.save(
@@ -129,6 +131,7 @@ def create_ticket(
             tw.save(event)
             for item in [*extra, *refs]:
                 tw.save(item)
+            outbox.save_new(tw, notifications)
     except TransactWriteError as err:
         if not failed_conditions(err)[:1] == [True]:
             raise
@@ -176,6 +179,7 @@ def append_message(
     planned, effects = prepare(ticket, event_to_dict(event))
     extra = event_items(number, planned, max(now, msg.received_at), "system")
     dedupe = _dedupe_item(msg, number, event.event_id, now)
+    notifications = outbox.fresh(outbox.attached(effects))
     try:
         with transact_write() as tw:
             tw.save(dedupe, condition=DedupeItem.pk.does_not_exist()
@@ -183,6 +187,7 @@ def append_message(
             tw.save(ticket)
             for item in [event, *extra, *_refs(msg, number, now)]:
                 tw.save(item)
+            outbox.save_new(tw, notifications)
     except TransactWriteError as err:
         conditions = failed_conditions(err)
         if conditions[:1] == [True]:

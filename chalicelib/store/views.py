@@ -9,12 +9,13 @@ from chalicelib.domain import ACTIVE_STATUSES, Status
 from chalicelib.errors import ValidationFailed
 from chalicelib.store import keys
 from chalicelib.store.changes import SLA_LIST
-from chalicelib.store.models import TicketItem
+from chalicelib.store.models import ESCALATED_LIST, TicketItem
 from chalicelib.store.tx import decode_cursor, encode_cursor
 
 STATUS_VIEWS = {s.value: s.value for s in Status}
 SLA_VIEWS = ("at_risk", "breached")
-VIEWS = ("all", "new", "unassigned", "mine", *[s.value for s in Status if s != Status.NEW])
+ESCALATED_VIEW = "escalated"
+VIEWS = ("all", "new", "unassigned", "mine", ESCALATED_VIEW, *[s.value for s in Status if s != Status.NEW])
 _ACTIVE = [s.value for s in ACTIVE_STATUSES]
 
 
@@ -24,7 +25,8 @@ def list_view(
     """One page of a view and the cursor of the next page (None at the end).
 
     Views: ``all``, ``new``, ``unassigned`` (active and nobody assigned),
-    ``mine`` (active, assigned to ``agent_id``), and one per status.
+    ``mine`` (active, assigned to ``agent_id``), ``escalated`` (an open escalation, earliest
+    deadline first, from the sparse escalated index), and one per status.
     """
     if view not in VIEWS:
         raise ValidationFailed(
@@ -35,7 +37,9 @@ def list_view(
         "last_evaluated_key": decode_cursor(cursor),
         "scan_index_forward": not newest_first,
     }
-    if view in STATUS_VIEWS:
+    if view == ESCALATED_VIEW:
+        result = TicketItem.escalated.query(ESCALATED_LIST, **common)
+    elif view in STATUS_VIEWS:
         result = TicketItem.by_status.query(view, **common)
     elif view == "mine":
         result = TicketItem.by_assignee.query(

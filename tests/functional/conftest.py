@@ -118,3 +118,6 @@ def sample_form(**over: Any) -> dict[str, Any]:
     }
     fields.update(over)
     return fields
+
+
+from tests.functional.mailkit import mail_env  # noqa: E402, F401 - the email channel fixture, for every test

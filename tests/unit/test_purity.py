@@ -10,7 +10,7 @@ import pytest
 from tests.conftest import ROOT
 
 PURE = ["chalicelib.domain", "chalicelib.errors", "chalicelib.settings", "chalicelib.hookspecs",
-        "chalicelib.engine", "chalicelib.sla"]
+        "chalicelib.engine", "chalicelib.sla", "chalicelib.mail", "chalicelib.backoff", "chalicelib.recipients"]
 
 
 @pytest.mark.parametrize("module", PURE)

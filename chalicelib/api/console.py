@@ -1,0 +1,54 @@
+"""The support console: a static page (HTML, JS, CSS, vendored Chart.js) served by the app.
+
+The page and its assets are public (they hold no data); everything it shows
+comes from the authenticated API with the bearer token the agent enters on its
+login screen (kept in ``sessionStorage``). Assets ship inside ``chalicelib/``
+so ``chalice package`` includes them; only the files listed here are served.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+
+from chalice import Blueprint, Response
+
+from chalicelib.api.common import handles_errors
+from chalicelib.errors import NotFound
+
+bp = Blueprint(__name__)
+STATIC = Path(__file__).resolve().parents[1] / "console" / "static"
+ASSETS = {
+    "console.js": "text/javascript; charset=utf-8",
+    "console.css": "text/css; charset=utf-8",
+    "chart.umd.min.js": "text/javascript; charset=utf-8",
+}
+CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data: blob:; "
+       "base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
+SECURITY_HEADERS = {"Content-Security-Policy": CSP, "X-Content-Type-Options": "nosniff",
+                    "Referrer-Policy": "no-referrer"}
+
+
+@cache
+def _read(name: str) -> str:
+    return (STATIC / name).read_text(encoding="utf-8")
+
+
+@bp.route("/console", methods=["GET"])
+@handles_errors
+def console_page() -> Response:
+    """The console's single page (shows a login form until a valid token is entered)."""
+    return Response(body=_read("index.html"), status_code=200,
+                    headers={"Content-Type": "text/html; charset=utf-8", "Cache-Control": "no-cache",
+                             **SECURITY_HEADERS})
+
+
+@bp.route("/console/static/{name}", methods=["GET"])
+@handles_errors
+def console_asset(name: str) -> Response:
+    """One of the console's static files (a fixed list; anything else is 404)."""
+    if name not in ASSETS:
+        raise NotFound(f"no asset {name!r}")
+    return Response(body=_read(name), status_code=200,
+                    headers={"Content-Type": ASSETS[name], "Cache-Control": "public, max-age=300",
+                             **SECURITY_HEADERS})

@@ -1,0 +1,92 @@
+"""Customer routes: a customer with identities and tickets, merging two customers. Authenticated.
+
+- ``GET /customers/{id}``: the customer (a merged one answers with the survivor
+  and ``merged_from``), identities and tickets, newest first.
+- ``GET /tickets/{id}/customer``: the ticket's customer and the customer's
+  *other* tickets (what the ticket screen shows beside the thread).
+- ``POST /customers/{id}/merge`` ``{"customer_id": "<other>"}``: merge the other
+  customer into ``{id}`` (identities, tickets, profile); the other is marked
+  ``merged_into``. Repeating a merge is harmless.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from chalice import Blueprint
+
+from chalicelib.api.common import authenticate, handles_errors, json_response
+from chalicelib.domain import utcnow
+from chalicelib.errors import NotFound, ValidationFailed, schema_error
+from chalicelib.store import customers, tickets
+from chalicelib.store.models import CustomerItem, TicketItem
+
+bp = Blueprint(__name__)
+
+
+def _ticket_summary(t: TicketItem) -> dict[str, Any]:
+    doc = tickets.ticket_to_dict(t)
+    return {k: doc[k] for k in ("id", "number", "subject", "status", "priority", "channel", "created_at",
+                                "updated_at", "tags")}
+
+
+def _customer_doc(customer: CustomerItem, exclude_ticket: int | None = None) -> dict[str, Any]:
+    own = [t for t in customers.customer_tickets(customer.customer_id) if int(t.number) != exclude_ticket]
+    return {
+        "id": customer.customer_id,
+        "name": customer.name,
+        "email": customer.email,
+        "vip": bool(customer.vip),
+        "tags": sorted(customer.tags or []),
+        "identities": customers.list_identities(customer.customer_id),
+        "tickets" if exclude_ticket is None else "other_tickets": [_ticket_summary(t) for t in own],
+    }
+
+
+def _resolve(customer_id: str) -> CustomerItem:
+    found = customers.resolve_customer(customer_id)
+    if found is None:
+        raise NotFound(f"customer {customer_id!r} not found")
+    return found
+
+
+@bp.route("/customers/{customer_id}", methods=["GET"])
+@handles_errors
+def get_customer(customer_id: str):
+    """A customer with identities and tickets (follows a merge to the surviving customer)."""
+    authenticate(bp.current_request)
+    customer = _resolve(customer_id)
+    doc = _customer_doc(customer)
+    if customer.customer_id != customer_id:
+        doc["merged_from"] = customer_id
+    return json_response(doc)
+
+
+@bp.route("/tickets/{ticket_id}/customer", methods=["GET"])
+@handles_errors
+def ticket_customer(ticket_id: str):
+    """The ticket's customer, identities and the customer's other tickets."""
+    authenticate(bp.current_request)
+    digits = ticket_id.lstrip("#")
+    if not digits.isdigit():
+        raise NotFound(f"ticket {ticket_id!r} not found")
+    ticket = tickets.get_ticket(int(digits))
+    return json_response(_customer_doc(_resolve(ticket.customer_id), exclude_ticket=int(ticket.number)))
+
+
+@bp.route("/customers/{customer_id}/merge", methods=["POST"])
+@handles_errors
+def merge_customer(customer_id: str):
+    """Merge the customer named in the body into this one."""
+    request = bp.current_request
+    authenticate(request)
+    try:
+        body = json.loads(request.raw_body or b"{}")
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ValidationFailed([schema_error([], f"body is not valid JSON: {exc}")]) from exc
+    other = body.get("customer_id") if isinstance(body, dict) else None
+    if not isinstance(other, str) or not other:
+        raise ValidationFailed([schema_error(["customer_id"], "required: the id of the customer to merge in")])
+    result = customers.merge_customers(customer_id, other, utcnow())
+    return json_response({**result, "customer": _customer_doc(_resolve(customer_id))})

@@ -1,0 +1,60 @@
+"""Department directory and cross-department escalations."""
+
+from __future__ import annotations
+
+from chalice import Blueprint, Response
+from jsonschema import Draft202012Validator
+
+from chalicelib.api.common import authenticate, handles_errors, json_response
+from chalicelib.api.tickets import parse_ticket_id, read_json
+from chalicelib.directory import load_directory
+from chalicelib.domain import utcnow
+from chalicelib.services import escalations
+from chalicelib.settings import get_settings
+
+bp = Blueprint(__name__)
+
+ESCALATE = Draft202012Validator({
+    "type": "object", "additionalProperties": False, "required": ["department", "note"],
+    "properties": {"department": {"type": "string", "minLength": 1}, "contact": {"type": "string", "minLength": 1},
+                   "note": {"type": "string", "minLength": 1, "maxLength": 5000},
+                   "due_minutes": {"type": "integer", "minimum": 1, "maximum": 60 * 24 * 30}},
+})
+DECLINE = Draft202012Validator({"type": "object", "additionalProperties": False, "required": ["reason"],
+                                "properties": {"reason": {"type": "string", "minLength": 1, "maxLength": 2000}}})
+
+
+@bp.route("/departments", methods=["GET"])
+@handles_errors
+def departments() -> Response:
+    """The directory: departments, contacts, managers, typical categories, escalation deadlines.
+    ``?category=`` suggests the departments that usually handle it."""
+    request = bp.current_request
+    authenticate(request)
+    directory = load_directory(get_settings().rules_dir)
+    category = (request.query_params or {}).get("category")
+    listed = directory.suggest(category) if category else list(directory.departments.values())
+    return json_response({"departments": listed, "category": category})
+
+
+@bp.route("/tickets/{ticket_id}/escalations", methods=["POST"])
+@handles_errors
+def escalate(ticket_id: str) -> Response:
+    """Escalate to a department (its first contact, or ``contact``) with a business-time deadline."""
+    request = bp.current_request
+    agent = authenticate(request)
+    body = read_json(request.raw_body, ESCALATE)
+    esc = escalations.escalate(parse_ticket_id(ticket_id), agent, body["department"], body.get("contact"),
+                               body["note"], body.get("due_minutes"), utcnow())
+    return json_response(esc, 201)
+
+
+@bp.route("/tickets/{ticket_id}/escalations/decline", methods=["POST"])
+@handles_errors
+def decline(ticket_id: str) -> Response:
+    """Record that the contact declined: the ticket returns to support at the next sweep."""
+    request = bp.current_request
+    agent = authenticate(request)
+    body = read_json(request.raw_body, DECLINE)
+    escalations.decline(parse_ticket_id(ticket_id), f"agent:{agent.agent_id}", body["reason"], utcnow())
+    return json_response({"declined": True})

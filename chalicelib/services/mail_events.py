@@ -1,0 +1,131 @@
+"""Mail that is not a customer writing: bounces, complaints, auto-replies.
+
+They never open a ticket and never get an auto-reply. When they concern one of
+our messages (found through the ids it quotes, or the SES message id of an
+SES notification) they join that ticket's timeline: a bounce or complaint
+marks the outbound message undelivered, adds a ``delivery_failed`` event and
+fires the ``delivery_failed`` trigger event (so a rule can tell the agent or
+try another channel); an auto-reply or a delay warning is only noted.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from chalicelib.domain import InboundMessage
+from chalicelib.errors import NotFound
+from chalicelib.mail.feedback import DeliveryFeedback
+from chalicelib.mail.refs import expand_references
+from chalicelib.services import flow
+from chalicelib.store import changes, deliveries, threads, tickets
+from chalicelib.store.models import TicketItem
+
+log = logging.getLogger(__name__)
+FAILURE_KINDS = ("bounce", "complaint")
+ACTOR = "system:email"
+
+
+def _find_ticket(ids: Iterable[str]) -> int | None:
+    found = threads.find_by_refs(expand_references(ids))
+    if found is None:
+        return None
+    try:
+        tickets.get_ticket(found)
+    except NotFound:
+        return None
+    return found
+
+
+def _failure_key(ids: Sequence[str], kind: str, fallback: str) -> str:
+    """The same key for one failure whether SNS or a bounce mail reports it: the bare SES id if known."""
+    expanded = expand_references(ids)
+    bare = [i for i in expanded if not i.startswith("<")]
+    first = bare[0] if bare else (expanded[0] if expanded else fallback)
+    return f"{first}:{kind}"
+
+
+def _outbound_event(number: int, ids: Sequence[str]) -> Any | None:
+    """The newest message_out event of the ticket that any of ``ids`` names."""
+    wanted = set(expand_references(ids))
+    for event in reversed(tickets.get_timeline(number)):
+        data = event.data or {}
+        if event.type == "message_out" and (
+                data.get("provider_message_id") in wanted or wanted & set(data.get("message_ids") or [])):
+            return event
+    return None
+
+
+def record_delivery_failure(number: int, *, kind: str, ids: Sequence[str], recipients: list[Mapping[str, Any]],
+                            detail: str, source: str, dedupe: str, now: datetime) -> tickets.IngestResult | None:
+    """Mark the outbound message undelivered, add the timeline event, fire ``delivery_failed``.
+
+    Once per ``dedupe`` (SNS and the mailbox may both report one bounce).
+    """
+    if not deliveries.claim_once(dedupe, number, now):
+        log.info("delivery failure %s on ticket %s already recorded", dedupe, number)
+        return None
+    out = _outbound_event(number, ids)
+    delivery = {"state": "complained" if kind == "complaint" else "bounced", "at": now.isoformat(),
+                "detail": detail, "recipients": list(recipients), "source": source}
+    if out is not None:
+        tickets.update_event_data(number, out.event_id, {"delivery": delivery, "undelivered": True})
+    diagnostic = "; ".join(str(r.get("diagnostic") or r.get("status") or "") for r in recipients if r)
+    data = {"kind": kind, "detail": detail, "recipients": list(recipients), "source": source,
+            "message_event_id": out.event_id if out is not None else None, "message_ids": list(ids)}
+
+    def mutate(_fields: dict[str, Any], ticket: TicketItem) -> flow.Extra:
+        subject = (out.data or {}).get("subject", "") if out is not None else ""
+        return flow.Extra(events=[{"type": "delivery_failed", "data": data}], event_types=["delivery_failed"],
+                          event={"type": "delivery_failed", "body_text": diagnostic or detail,
+                                 "subject": subject or ticket.subject, "channel": ticket.channel, "actor": ACTOR})
+
+    changed = flow.change_ticket(number, mutate, actor=ACTOR, now=now)
+    event = next((e for e in changed.events if e.type == "delivery_failed"), None)
+    log.info("ticket %s: %s of %s recorded", number, kind, ids[:1])
+    return tickets.IngestResult(number, event.event_id if event else "", duplicate=False, created=False,
+                                ticket=changed.ticket)
+
+
+def record_automatic(msg: InboundMessage, *, raw_ref: str | None, now: datetime) -> tickets.IngestResult | None:
+    """Handle an inbound bounce/auto-reply (``msg.metadata["automatic"]``); None when it concerns no ticket."""
+    auto = msg.metadata["automatic"]
+    ids = [*auto.get("original_message_ids", []), *msg.references]
+    number = _find_ticket(ids)
+    if number is None:
+        log.info("%s from %s (%s) concerns no ticket: kept in %s only", auto["kind"], msg.sender.identity_value,
+                 auto.get("reason"), raw_ref)
+        return None
+    if auto["kind"] in FAILURE_KINDS:
+        return record_delivery_failure(
+            number, kind=auto["kind"], ids=ids, recipients=auto.get("recipients", []),
+            detail=auto.get("reason", ""), source="mail", dedupe=_failure_key(ids, auto["kind"], msg.dedupe_key),
+            now=now)
+    if not deliveries.claim_once(msg.dedupe_key, number, now):
+        return None
+    kind = {"delay": "delivery_delayed"}.get(auto["kind"], "auto_reply_received")
+    data = {"kind": auto["kind"], "reason": auto.get("reason"), "subject": msg.subject, "from": msg.sender.email,
+            "body_text": msg.body_text[:2000], "raw_ref": raw_ref, "recipients": auto.get("recipients", [])}
+    items = changes.append_events(number, [{"type": kind, "data": data}], now, ACTOR)
+    return tickets.IngestResult(number, items[0].event_id, duplicate=False, created=False)
+
+
+def record_feedback(feedback: DeliveryFeedback, now: datetime) -> tickets.IngestResult | None:
+    """Handle one SES bounce/complaint notification; None when the message is not ours."""
+    ids = [feedback.ses_message_id]
+    number = _find_ticket(ids)
+    header_ticket = feedback.headers.get("x-helpdesk-ticket", "")
+    if number is None and header_ticket.isdigit():
+        try:
+            number = int(tickets.get_ticket(int(header_ticket)).number)
+        except NotFound:
+            number = None
+    if number is None:
+        log.info("SES %s for %s concerns no ticket", feedback.kind, feedback.ses_message_id)
+        return None
+    recipients = [r.to_dict() for r in feedback.recipients]
+    return record_delivery_failure(
+        number, kind=feedback.kind, ids=ids, recipients=recipients, detail=feedback.detail_type, source="ses",
+        dedupe=_failure_key(ids, feedback.kind, feedback.feedback_id), now=now)
