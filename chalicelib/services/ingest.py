@@ -128,8 +128,9 @@ def ingest_message(msg: InboundMessage, *, raw_ref: str | None, now: datetime) -
 
 
 def is_staff_reply(msg: InboundMessage) -> bool:
-    """A directory contact answering an escalation (by email, with threading hints)."""
-    if not (msg.sender.email and (msg.references or msg.ticket_hint or msg.thread_key)):
+    """A directory contact answering an escalation by email (with threading hints). Chat
+    senders are never treated as staff: anyone can type a colleague's address into a widget."""
+    if msg.sender.identity_kind != "email" or not (msg.references or msg.ticket_hint or msg.thread_key):
         return False
     return load_directory(get_settings().rules_dir).contact_by_email(msg.sender.email) is not None
 

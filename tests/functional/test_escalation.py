@@ -83,21 +83,25 @@ def test_unanswered_escalation_returns_to_support_and_tells_the_manager_once(cli
     assert any("サポートの受付キューに戻しました" in n for n in notes)
 
 
-def test_contacts_mailed_answer_is_an_internal_message_not_sent_to_the_customer(client, agents, plugins, clock):
-    chat, mail = plugins
-    number = _new_ticket(client)
+def test_contacts_mailed_answer_is_an_internal_message_not_sent_to_the_customer(client, agents, plugins, clock,
+                                                                               mail_env):
+    from tests.functional.mailkit import make_mail, post_mail, sent_mail
+
+    _chat, mail = plugins
+    created = post_mail(client, make_mail(subject="荷物が届きません", body="注文 A-1001 がまだ届きません。"))
+    number = created.json_body["results"][0]["ticket_id"]
     _escalate(client, number)
-    sent_before = len(chat.sent)
-    resp = client.http.post("/webhooks/testchat", headers=JSON, body=json.dumps(
-        {"id": "w1", "user": "suzuki", "name": "鈴木", "email": "suzuki.warehouse@example.com", "hint": number,
-         "subject": f"Re: [#{number}] 確認依頼", "text": "本日出荷済みです。追跡番号 1234-5678"}))
-    assert resp.json_body["results"][0]["ticket_id"] == number
+    (request,) = [n for n in mail.sent if n.recipient == "suzuki.warehouse@example.com"]
+    to_customer_before = len(sent_mail())
+    answer = make_mail(sender="鈴木 <suzuki.warehouse@example.com>", subject=f"Re: {request.subject}",
+                       body="本日出荷済みです。追跡番号 1234-5678\n\n> ご確認をお願いします")
+    assert post_mail(client, answer).json_body["results"][0]["ticket_id"] == number
     ticket = _ticket(client, number)
     internal = [e for e in ticket["timeline"] if e["type"] == "internal_message"]
-    assert [e["data"]["body_text"] for e in internal] == ["本日出荷済みです。追跡番号 1234-5678"]
+    assert len(internal) == 1 and "追跡番号 1234-5678" in internal[0]["data"]["body_text"]
     assert any(e["type"] == "escalation_answered" for e in ticket["timeline"])
-    assert len(chat.sent) == sent_before, "nothing went to the customer"
-    assert ticket["customer"]["email"] == "hanako@example.jp"
+    assert len(sent_mail()) == to_customer_before, "nothing went to the customer"
+    assert ticket["customer"]["email"] == "hanako@example.jp" and ticket["status"] != "pending"
     for _ in range(2):
         sweep(datetime(2026, 1, 13, 14, 0, tzinfo=JST).astimezone(timezone.utc))
     assert _ticket(client, number)["department"] == "warehouse", "an answered escalation is not returned"
