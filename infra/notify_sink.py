@@ -1,7 +1,9 @@
 """Notifications on this machine (``make run``): nothing real is sent, everything is observable.
 
-- Email goes to moto's SES: the sender ``NOTIFY_EMAIL_FROM`` (default
-  ``helpdesk@example.com``) is verified there at start-up; sent mail is in
+- Email goes to moto's SES: the notification sender ``NOTIFY_EMAIL_FROM``
+  (default ``helpdesk@example.com``) and the customer-facing ``EMAIL_FROM``
+  (default ``Support <support@example.com>``: replies and auto-replies on
+  email and web-form tickets) are verified there at start-up; sent mail is in
   moto's store (``GET <moto>/moto-api/data.json``, key ``ses``).
 - SMS goes to moto's SNS.
 - Slack and the generic webhook go to this sink, a small HTTP server on
@@ -24,6 +26,7 @@ from typing import Any
 LOG = logging.getLogger("infra.notify_sink")
 HOST = "127.0.0.1"
 DEFAULT_SENDER = "helpdesk@example.com"
+DEFAULT_SUPPORT_FROM = "Support <support@example.com>"
 
 
 def summary(path: str, body: bytes) -> str:
@@ -58,14 +61,19 @@ def start_sink(port: int = 0) -> tuple[ThreadingHTTPServer, str]:
 
 def configure(environ: MutableMapping[str, str], region: str) -> ThreadingHTTPServer:
     """Verify the email sender in moto's SES and point Slack and webhooks at a new sink (unless set)."""
+    from email.utils import parseaddr
+
     import boto3
 
     sender = environ.setdefault("NOTIFY_EMAIL_FROM", DEFAULT_SENDER)
-    boto3.session.Session(region_name=region).client("ses").verify_email_identity(EmailAddress=sender)
+    support = parseaddr(environ.setdefault("EMAIL_FROM", DEFAULT_SUPPORT_FROM))[1]
+    ses = boto3.session.Session(region_name=region).client("ses")
+    for address in {sender, support}:
+        ses.verify_email_identity(EmailAddress=address)
     server, url = start_sink()
     environ.setdefault("SLACK_WEBHOOK_URL", f"{url}/slack")
     environ.setdefault("NOTIFY_WEBHOOK_URL", f"{url}/webhook")
     environ.setdefault("NOTIFY_WEBHOOK_SECRET", "local-webhook-secret")
-    LOG.info("notifications: email -> moto SES (from %s), Slack/webhook -> %s, list with GET /outbox?state=sent",
-             sender, url)
+    LOG.info("notifications: email -> moto SES (from %s; replies from %s), Slack/webhook -> %s, "
+             "list with GET /outbox?state=sent", sender, support, url)
     return server

@@ -18,3 +18,19 @@ os.environ.update(
     AWS_REGION="ap-northeast-1",
     AWS_ACCOUNT_ID_ENDPOINT_MODE="disabled",
 )
+
+
+import pytest  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _plugins_restored():
+    """Whatever a test registers on the shared plugin manager is gone after it, even if its setup failed."""
+    from chalicelib.plugin_manager import get_plugin_manager
+
+    pm = get_plugin_manager()
+    before = {id(p) for p in pm.get_plugins()}
+    yield
+    for plugin in list(pm.get_plugins()):
+        if id(plugin) not in before:
+            pm.unregister(plugin)

@@ -26,11 +26,11 @@ from ulid import ULID
 
 from chalicelib import templates
 from chalicelib.directory import Directory, load_directory
-from chalicelib.domain import OutboundMessage
 from chalicelib.plugin_manager import get_plugin_manager, notification_targets
+from chalicelib.presend import Draft, load_config, run_checks
 from chalicelib.recipients import resolve
 from chalicelib.secrets import get_secret
-from chalicelib.services import dispatch
+from chalicelib.services import dispatch, outbound
 from chalicelib.settings import get_settings
 from chalicelib.sla.labels import remaining_label
 from chalicelib.store import agents, tickets
@@ -178,7 +178,7 @@ def run_effects(ticket: TicketItem, effects: list[dict[str, Any]], now: datetime
             continue
         try:
             rendered = render_for(None, effect, template_context(ticket, effect, now), DEFAULT_LANG)
-            events.append(_auto_reply(ticket, effect, rendered))
+            events.append(_auto_reply(ticket, effect, rendered, now))
         except Exception as exc:
             log.exception("auto-reply of rule %s failed", effect.get("rule_id"))
             events.append({"type": "effect_failed", "data": {"rule_id": effect.get("rule_id"),
@@ -186,14 +186,22 @@ def run_effects(ticket: TicketItem, effects: list[dict[str, Any]], now: datetime
     return events
 
 
-def _auto_reply(ticket: TicketItem, effect: Mapping[str, Any], rendered: templates.Rendered) -> dict[str, Any]:
-    msg = OutboundMessage(ticket_id=int(ticket.number), channel=ticket.channel, to=ticket.customer_email or "",
-                          subject=rendered.subject, body_text=rendered.body,
-                          metadata={"rule_id": effect.get("rule_id"), "auto_reply": True})
+def _auto_reply(ticket: TicketItem, effect: Mapping[str, Any], rendered: templates.Rendered,
+                now: datetime) -> dict[str, Any]:
+    """Send a rule's auto-reply like an agent reply: threaded, checked before it goes, ids recorded."""
+    msg = outbound.to_customer(ticket, ticket.customer_email or "", rendered.subject, rendered.body,
+                               rule_id=effect.get("rule_id"), auto_reply=True)
     data = {"rule_id": effect.get("rule_id"), "subject": rendered.subject, "body_text": rendered.body,
             "to": msg.to, "auto_reply": True}
+    draft = Draft(body=rendered.body, subject=rendered.subject, customer_name=ticket.customer_name)
+    problems = run_checks(draft, load_config(get_settings().rules_dir))
+    if problems:
+        return {"type": "auto_reply_not_sent", "data": {**data, "problems": [p.to_dict() for p in problems],
+                                                        "error": "pre-send checks failed"}}
     result = get_plugin_manager().hook.helpdesk_send_message(message=msg, get_secret=get_secret)
     if result is None:
         return {"type": "auto_reply_not_sent",
                 "data": {**data, "error": f"no plugin sends on channel {ticket.channel!r}"}}
-    return {"type": "message_out", "data": {**data, "provider_message_id": result.provider_message_id}}
+    ids = outbound.record_sent(int(ticket.number), result, now, msg)
+    return {"type": "message_out", "data": {**data, "state": "sent", "provider_message_id": result.provider_message_id,
+                                            "message_ids": ids}}

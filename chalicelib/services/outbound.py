@@ -1,17 +1,43 @@
-"""After a message went out: remember every id a reply to it may quote, so the reply threads.
-
-Called by whoever sends (agent replies, rule auto-replies) right after
-``helpdesk_send_message`` returned. For email that is our Message-ID, the SES
-message id and the ``<id@region.amazonses.com>`` Message-ID SES gave the mail.
-"""
+"""Messages to the customer, agent replies and rule auto-replies alike: build them with what
+the channel needs to thread (references, the conversation to answer in), and after sending
+remember every id a reply to them may quote (for email: our Message-ID, the SES message id
+and the ``<id@region.amazonses.com>`` Message-ID SES gave the mail)."""
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from chalicelib.domain import OutboundMessage, SendResult
 from chalicelib.mail.refs import outbound_refs
-from chalicelib.store import threads
+from chalicelib.store import threads, tickets
+from chalicelib.store.models import TicketItem
+
+
+def references(timeline: list[Any]) -> list[str]:
+    """Every message id seen on the ticket, oldest first (for In-Reply-To/References)."""
+    ids: list[str] = []
+    for e in timeline:
+        ids += (e.data or {}).get("message_ids") or []
+    return ids
+
+
+def reply_target(timeline: list[Any], channel: str) -> dict[str, Any]:
+    """Where a reply goes back to: the ``metadata`` its channel plugin kept with the ticket's latest
+    customer message on ``channel`` (a Slack thread, a LINE user, a chat conversation); ``{}`` if none."""
+    for e in reversed(timeline):
+        data = e.data or {}
+        if e.type == "message_in" and data.get("channel") == channel:
+            return dict(data.get("metadata") or {})
+    return {}
+
+
+def to_customer(ticket: TicketItem, to: str, subject: str, body: str, **metadata: Any) -> OutboundMessage:
+    """An outbound message on the ticket's channel with threading references and reply target."""
+    timeline = tickets.get_timeline(int(ticket.number))
+    return OutboundMessage(ticket_id=int(ticket.number), channel=ticket.channel, to=to or "", subject=subject,
+                           body_text=body, metadata={**metadata, "references": references(timeline),
+                                                     "reply_target": reply_target(timeline, ticket.channel)})
 
 
 def record_sent(ticket_id: int, send_result: SendResult, now: datetime,

@@ -14,15 +14,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from chalicelib.domain import OutboundMessage, Status
+from chalicelib.domain import Status
 from chalicelib.errors import Conflict, PresendFailed, ValidationFailed
 from chalicelib.plugin_manager import get_plugin_manager
 from chalicelib.presend import Draft, Problem, load_config, run_checks
 from chalicelib.secrets import get_secret
-from chalicelib.services import claims
+from chalicelib.services import claims, outbound
 from chalicelib.services.flow import Extra, change_ticket
 from chalicelib.settings import get_settings
-from chalicelib.store import customers, threads, tickets
+from chalicelib.store import customers, tickets
 from chalicelib.store.models import AgentItem, TicketItem
 
 log = logging.getLogger(__name__)
@@ -112,30 +112,10 @@ def reply(number: int, agent: AgentItem, req: ReplyRequest, now: datetime) -> di
             "checks": (out_event.data or {}).get("checks", [])}
 
 
-def _references(timeline: list[Any]) -> list[str]:
-    ids: list[str] = []
-    for e in timeline:
-        ids += (e.data or {}).get("message_ids") or []
-    return ids
-
-
-def reply_target(timeline: list[Any], channel: str) -> dict[str, Any]:
-    """Where a reply goes back to: the ``metadata`` its channel plugin kept with the ticket's latest
-    customer message on ``channel`` (a Slack thread, a LINE user, a chat conversation); ``{}`` if none."""
-    for e in reversed(timeline):
-        data = e.data or {}
-        if e.type == "message_in" and data.get("channel") == channel:
-            return dict(data.get("metadata") or {})
-    return {}
-
-
 def send(ticket: TicketItem, event_id: str, to: str, body: str, now: datetime) -> dict[str, Any]:
     """Send a committed outbound message through the channel plugin and record the outcome."""
     number = int(ticket.number)
-    timeline = tickets.get_timeline(number)
-    msg = OutboundMessage(ticket_id=number, channel=ticket.channel, to=to or "", subject=f"Re: {ticket.subject}",
-                          body_text=body, metadata={"event_id": event_id, "references": _references(timeline),
-                                                    "reply_target": reply_target(timeline, ticket.channel)})
+    msg = outbound.to_customer(ticket, to, f"Re: {ticket.subject}", body, event_id=event_id)
     try:
         result = get_plugin_manager().hook.helpdesk_send_message(message=msg, get_secret=get_secret)
         if result is None:
@@ -144,9 +124,7 @@ def send(ticket: TicketItem, event_id: str, to: str, body: str, now: datetime) -
         log.exception("sending the reply on ticket %s failed", number)
         tickets.update_event_data(number, event_id, {"state": "failed", "error": str(exc)})
         return {"sent": False, "error": str(exc)}
-    ids = [result.provider_message_id, *result.metadata.get("message_ids", [])]
-    for ref in {i for i in ids if i}:
-        threads.ref_item("msg", ref, number, now).save()
+    ids = outbound.record_sent(number, result, now, msg)
     tickets.update_event_data(number, event_id, {"state": "sent", "provider_message_id": result.provider_message_id,
                                                  "message_ids": ids})
     return {"sent": True, "provider_message_id": result.provider_message_id}

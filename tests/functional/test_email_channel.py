@@ -241,3 +241,16 @@ def test_record_sent_makes_replies_to_any_outbound_mail_thread(client, agents, m
     reply = _ingest(client, make_mail(sender="other@example.jp", subject="無関係な件名", headers={
         "References": f"<zzz@example.jp> <{result.provider_message_id}@{REGION}.amazonses.com>"}))
     assert reply["results"][0]["ticket_id"] == number
+
+
+def test_acknowledgement_threads_under_the_customers_mail_and_its_reply_joins_the_ticket(client, agents, mail_env):
+    first = _ingest(client, make_mail(subject="配送について", message_id="<orig-1@example.jp>"))["results"][0]
+    (ack,) = [m for m in sent_mail() if "orig-1@example.jp" in m.raw_data]
+    parsed = email.message_from_string(ack.raw_data, policy=policy.default)
+    assert parsed["In-Reply-To"] == "<orig-1@example.jp>"
+    assert parsed["Auto-Submitted"] == "auto-replied"
+    # The customer answers the acknowledgement: it lands in the same ticket through the id SES gave it.
+    ses_id = f"<{ack.id}@{REGION}.amazonses.com>"
+    answer = make_mail(subject="Re: お問い合わせを受け付けました", body="追加の質問です",
+                       headers={"In-Reply-To": ses_id, "References": ses_id})
+    assert _ingest(client, answer)["results"][0]["ticket_id"] == first["ticket_id"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import queue
 import signal
@@ -39,6 +40,7 @@ class Stack:
     proc: subprocess.Popen[str]
     lines: list[str] = field(default_factory=list)
     _queue: queue.Queue[str | None] = field(default_factory=queue.Queue)
+    moto_url: str = ""
 
     def __post_init__(self) -> None:
         threading.Thread(target=self._pump, daemon=True).start()
@@ -86,6 +88,7 @@ def stack() -> Iterator[tuple[Stack, str, float]]:
     started = time.monotonic()
     running = start_stack(PORT=str(port), MOTO_PORT=str(moto_port), LOCAL_AGENT_TOKEN=TOKEN,
                           FORM_WEBHOOK_SECRET=SECRET)
+    running.moto_url = f"http://127.0.0.1:{moto_port}"
     try:
         ready = running.wait_for(lambda line: line.startswith("READY "), READY_TIMEOUT_S)
         yield running, ready.split(" ", 1)[1], time.monotonic() - started
@@ -112,6 +115,13 @@ def test_local_stack_serves_the_api_runs_schedules_and_stops_cleanly(stack):
     assert listed.status_code == 200, listed.text
     assert [t["subject"] for t in listed.json()["tickets"]] == [form["subject"]]
     assert requests.get(f"{url}/tickets", timeout=30).status_code == 401
+
+    # The form customer's acknowledgement went out by mail, into moto's SES (nothing real is sent).
+    number = posted.json()["results"][0]["ticket_id"]
+    ticket = requests.get(f"{url}/tickets/{number}", headers={"Authorization": f"Bearer {TOKEN}"}, timeout=30).json()
+    assert [e["data"]["to"] for e in ticket["timeline"] if e["type"] == "message_out"] == [form["email"]]
+    ses = requests.get(f"{running.moto_url}/moto-api/data.json", timeout=30).json()["ses"]
+    assert form["email"] in json.dumps(ses), "the acknowledgement is in moto's SES store"
 
     # Concurrent requests are served (threaded server).
     results: list[int] = []
