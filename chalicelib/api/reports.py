@@ -17,7 +17,7 @@ from chalicelib.kpi.days import day_of, report_timezone
 from chalicelib.services import kpis
 
 bp = Blueprint(__name__)
-DEFAULT_DAYS = 7
+DEFAULT_DAYS = 14
 REBUILD_ROLES = ("supervisor", "admin")
 _DATE = {"type": "string", "pattern": r"^\d{4}-\d{2}-\d{2}$"}
 REBUILD = Draft202012Validator({"type": "object", "additionalProperties": False, "required": ["from", "to"],
@@ -39,7 +39,7 @@ def _date(params: dict[str, str], name: str, default: date) -> date:
 
 
 def parse_range(params: dict[str, str]) -> tuple[date, date]:
-    """``from``/``to`` (local days, inclusive); default: the last 7 days up to today."""
+    """``from``/``to`` (local days, inclusive); default: the last 14 days up to today."""
     today = day_of(utcnow(), report_timezone())
     last = _date(params, "to", today)
     first = _date(params, "from", last - timedelta(days=DEFAULT_DAYS - 1))

@@ -46,15 +46,22 @@ DEFAULT_REPEAT_DAYS = 7
 
 @dataclass
 class DayData:
-    """One day's facts and its end-of-day backlog snapshot (``as_of`` is the end, or now for today)."""
+    """One day's facts and its end-of-day backlog (``as_of`` is the end, or now for today): the
+    snapshot when loaded (a report needs its last day's), else just its size."""
 
     day: date
     facts: list[Fact]
-    backlog: backlog_mod.Snapshot
+    backlog: backlog_mod.Snapshot | None
     as_of: datetime
     events: int = 0
     source: str = "aggregate"
+    backlog_total: int | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def backlog_size(self) -> int:
+        """Unsolved tickets at the end of the day."""
+        return len(self.backlog) if self.backlog is not None else int(self.backlog_total or 0)
 
 
 def _times(facts: Iterable[Fact], kind: str) -> dict[int, list[datetime]]:
@@ -141,7 +148,7 @@ def daily(day: DayData) -> dict[str, Any]:
         "first_response_median_minutes": stats.summarize(f.minutes for f in first)["median"],
         "first_response_median_business_minutes": stats.summarize(f.business_minutes for f in first)["median"],
         "sla_attainment": attainment,
-        "backlog": len(day.backlog),
+        "backlog": day.backlog_size,
         "source": day.source,
     }
 
@@ -155,6 +162,8 @@ def build(days: Sequence[DayData], *, group_by: str | None = None, repeat_days: 
         raise ValueError("a report needs at least one day")
     facts = [f for d in days for f in d.facts]
     backlog_end = days[-1].backlog
+    if backlog_end is None:
+        raise ValueError("the last day of a report needs its backlog snapshot")
     reopens = _times(facts, "reopened")
     report: dict[str, Any] = {
         "from": days[0].day.isoformat(), "to": days[-1].day.isoformat(), "group_by": group_by,

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -99,6 +99,13 @@ def _replay(numbers: Iterable[int], start: datetime, end: datetime, rules: _Rule
     return out
 
 
+def _rolled_back(current: dict[int, tuple[str, datetime]], changed: dict[int, tuple[str | None, datetime | None]]
+                 ) -> backlog_mod.Snapshot:
+    """Today's backlog with each changed ticket set to its (status, arrival) at the earlier instant."""
+    snapshot = {n: (s, int(c.timestamp())) for n, (s, c) in current.items() if n not in changed}
+    return backlog_mod.roll(snapshot, [(n, s, c) for n, (s, c) in changed.items()])
+
+
 def backlog_at(t: datetime, now: datetime, reads: Reads) -> backlog_mod.Snapshot:
     """The backlog at instant ``t`` (<= now): today's, rolled back over the events since ``t``.
 
@@ -108,16 +115,15 @@ def backlog_at(t: datetime, now: datetime, reads: Reads) -> backlog_mod.Snapshot
     current = aggregates.active_tickets(reads)
     touched = {int(e.pk.split("#")[1]) for d in days_between(day_of(t), day_of(now))
                for e in aggregates.day_events(d, reads) if e.at >= t}
-    snapshot = {n: (s, int(c.timestamp())) for n, (s, c) in current.items() if n not in touched}
-    changes = []
+    changed: dict[int, tuple[str | None, datetime | None]] = {}
     for number in touched:
         timeline = aggregates.timeline_until(number, t, reads)
         status = "new"
         for e in timeline:
             if e.type == "status_changed" and (e.data or {}).get("field", "status") == "status":
                 status = str((e.data or {}).get("to"))
-        changes.append((number, status if timeline else None, timeline[0].at if timeline else None))
-    return backlog_mod.roll(snapshot, changes)
+        changed[number] = (status, timeline[0].at) if timeline else (None, None)
+    return _rolled_back(current, changed)
 
 
 def compute_day(day: date, now: datetime, previous: backlog_mod.Snapshot | None, reads: Reads,
@@ -138,9 +144,13 @@ def compute_day(day: date, now: datetime, previous: backlog_mod.Snapshot | None,
 
 
 def _from_stored(stored: aggregates.StoredDay) -> DayData:
-    return DayData(day=stored.day, facts=[Fact.from_row(r) for r in stored.facts],
-                   backlog=backlog_mod.from_rows(stored.backlog), as_of=stored.as_of, events=stored.events,
-                   source="aggregate")
+    return DayData(day=stored.day, facts=[Fact.from_row(r) for r in stored.facts], backlog=None, as_of=stored.as_of,
+                   events=stored.events, source="aggregate", backlog_total=stored.backlog_total)
+
+
+def _snapshot(day: date, reads: Reads) -> backlog_mod.Snapshot | None:
+    rows = aggregates.read_backlog(day, reads)
+    return None if rows is None else backlog_mod.from_rows(rows)
 
 
 def _final(stored: aggregates.StoredDay, now: datetime) -> bool:
@@ -150,29 +160,39 @@ def _final(stored: aggregates.StoredDay, now: datetime) -> bool:
 
 def store_day(data: DayData, now: datetime) -> None:
     """Write a closed day's aggregate (idempotent overwrite)."""
-    aggregates.put_day(data.day, [f.to_row() for f in data.facts], backlog_mod.to_rows(data.backlog),
+    aggregates.put_day(data.day, [f.to_row() for f in data.facts], backlog_mod.to_rows(data.backlog or {}),
                        as_of=data.as_of, computed_at=now, events=data.events, timezone=str(report_timezone()))
 
 
 def ensure_days(first: date, last: date, now: datetime, reads: Reads, *, force: bool = False) -> list[DayData]:
-    """The closed days ``first``..``last`` from their aggregates, computing and storing missing or unsettled ones."""
+    """The closed days ``first``..``last`` from their aggregates (ONE Query), computing and storing
+    missing or unsettled ones; the last day comes with its backlog snapshot (one more item)."""
     if last >= day_of(now, report_timezone()):
         raise ValueError("only closed days have aggregates")
-    stored = aggregates.read_days(first - timedelta(days=1), last, reads)
+    before = first - timedelta(days=1)
+    stored = aggregates.read_days(before, last, reads)
     out: list[DayData] = []
     rules: _Rules | None = None
-    previous = _from_stored(stored[first - timedelta(days=1)]).backlog if first - timedelta(days=1) in stored else None
+    previous: backlog_mod.Snapshot | None = None  # the snapshot of the day before, once known
     for day in days_between(first, last):
         have = stored.get(day)
         if have is not None and not force and _final(have, now):
             data = _from_stored(have)
         else:
             rules = rules or _Rules.load()
+            prev_day = day - timedelta(days=1)
+            if previous is None and prev_day in stored:
+                previous = _snapshot(prev_day, reads)
             data = compute_day(day, now, previous, reads, rules)
             store_day(data, now)
             log.info("KPI aggregate of %s computed: %d events, %d facts", day, data.events, len(data.facts))
         out.append(data)
         previous = data.backlog
+    if out and out[-1].backlog is None:
+        out[-1].backlog = _snapshot(last, reads)
+        if out[-1].backlog is None:  # written without its snapshot (an interrupted write): recompute
+            out[-1] = compute_day(last, now, _snapshot(last - timedelta(days=1), reads), reads, rules)
+            store_day(out[-1], now)
     return out
 
 
@@ -215,22 +235,25 @@ def report(first: date, last: date, now: datetime, *, group_by: str | None = Non
 
 def report_from_events(first: date, last: date, now: datetime, *, group_by: str | None = None,
                        repeat_days: int = report_mod.DEFAULT_REPEAT_DAYS) -> dict[str, Any]:
-    """The same report without aggregates: every event of the range and the timelines it touches."""
+    """The same report without aggregates: every event from the range's start to now (also what the
+    backlog at the start is rolled back over) and the timelines of every ticket they touch."""
     first, last = clip_range(first, last, now)
     reads, rules, tz = Reads(), _Rules.load(), report_timezone()
     start, _ = day_bounds(first, tz)
     end = min(day_bounds(last, tz)[1], now)
     touched: dict[date, set[int]] = defaultdict(set)
-    for day in days_between(first, last):
+    for day in days_between(first, day_of(now, tz)):
         for e in aggregates.day_events(day, reads):
-            if e.at < end:
+            if e.at < now:
                 touched[day].add(int(e.pk.split("#")[1]))
     extracted = _replay(set().union(*touched.values()) if touched else set(), start, end, rules, reads)
     facts_by_day: dict[date, list[Fact]] = defaultdict(list)
     for x in extracted.values():
         for f in x.facts:
             facts_by_day[day_of(f.at, tz)].append(f)
-    snapshot = backlog_at(start, now, reads)
+    snapshot = _rolled_back(aggregates.active_tickets(reads), {
+        n: (x.status_at(start), x.created_at if x.created_at and x.created_at < start else None)
+        for n, x in extracted.items()})
     days = []
     for day in days_between(first, last):
         day_end = min(day_bounds(day, tz)[1], now)
@@ -257,8 +280,3 @@ def rebuild(first: date, last: date, now: datetime) -> list[dict[str, Any]]:
         return []
     done = ensure_days(first, last, now, Reads(), force=True)
     return [{"day": d.day.isoformat(), "events": d.events, "facts": len(d.facts)} for d in done]
-
-
-def group_values(report_body: Mapping[str, Any]) -> list[str]:
-    """The group names of a grouped report (for the console's pickers)."""
-    return [g["group"] for g in report_body.get("groups", [])]

@@ -3,11 +3,14 @@
 One aggregate item per local report day: ``pk=KPI#DAY``, ``sk=YYYY-MM-DD``, so
 a date range is ONE Query over consecutive sort keys. An aggregate holds the
 day's KPI facts (one compact row per measured occurrence, exact values: the
-median and p90 of any range and grouping are exact) and the end-of-day
-backlog snapshot. A day too big for one item (~300 KB of rows, some 3,000
-facts or backlog entries) spills into parts ``YYYY-MM-DD#1``, ``#2``, ...;
-part 0 says how many parts are current, so a recomputation that needs fewer
-parts leaves no stale rows in the result.
+median and p90 of any range and grouping are exact) and the size of the
+end-of-day backlog. The backlog snapshot itself (one row per unsolved
+ticket) lives apart, ``pk=KPI#BACKLOG``, ``sk=YYYY-MM-DD``: a report needs
+only its last day's, and the next day's aggregation rolls it forward, so a
+90-day report does not read 90 copies of the backlog. A day too big for one
+item (~300 KB of rows, some 3,000 facts or backlog entries) spills into parts
+``YYYY-MM-DD#1``, ``#2``, ...; part 0 says how many parts are current, so a
+recomputation that needs fewer parts leaves no stale rows in the result.
 """
 
 from __future__ import annotations
@@ -26,12 +29,13 @@ from chalicelib.kpi.days import day_key
 from chalicelib.store import keys
 from chalicelib.store.models import EventItem, TicketItem, _Base
 
-FORMAT = 1
+FORMAT = 2  # 2: backlog snapshot in its own partition
 MAX_PART_BYTES = 300_000
 
 
 class DayAggregateItem(_Base):
-    """KPI facts and backlog of one local day (or one part of it). ``pk=KPI#DAY``, ``sk=YYYY-MM-DD[#n]``."""
+    """KPI facts of one local day (or one part of it). ``pk=KPI#DAY``, ``sk=YYYY-MM-DD[#n]``; also
+    (with ``backlog`` rows, ``pk=KPI#BACKLOG``) the day's end-of-day backlog snapshot."""
 
     day = UnicodeAttribute()
     part = NumberAttribute(default=0)
@@ -41,6 +45,7 @@ class DayAggregateItem(_Base):
     computed_at = UTCDateTimeAttribute(null=True)
     as_of = UTCDateTimeAttribute(null=True)
     events = NumberAttribute(default=0)
+    backlog_total = NumberAttribute(null=True)
     facts = JSONAttribute(null=True)
     backlog = JSONAttribute(null=True)
 
@@ -51,7 +56,7 @@ class StoredDay:
 
     day: date
     facts: list[list[Any]]
-    backlog: list[list[Any]]
+    backlog_total: int
     as_of: datetime
     computed_at: datetime
     events: int
@@ -89,23 +94,32 @@ def _chunks(rows: list[Any]) -> Iterable[list[Any]]:
     yield chunk
 
 
+def _items(pk: str, day: date, field_name: str, rows: list[Any], **common: Any) -> list[DayAggregateItem]:
+    parts = list(_chunks(rows))
+    return [DayAggregateItem(pk, keys.kpi_day_sk(day.isoformat(), n), day=day.isoformat(), part=n, parts=len(parts),
+                             format=FORMAT, **{field_name: chunk}, **common) for n, chunk in enumerate(parts)]
+
+
 def put_day(day: date, facts: list[list[Any]], backlog: list[list[Any]], *, as_of: datetime,
             computed_at: datetime, events: int, timezone: str) -> int:
-    """Write (overwrite) the aggregate of ``day``; returns the number of items written."""
-    fact_parts = list(_chunks(facts))
-    backlog_parts = list(_chunks(backlog))
-    count = max(len(fact_parts), len(backlog_parts))
-    items = []
-    for part in range(count):
-        items.append(DayAggregateItem(
-            keys.KPI_DAY_PK, keys.kpi_day_sk(day.isoformat(), part), day=day.isoformat(), part=part, parts=count,
-            format=FORMAT, timezone=timezone, computed_at=computed_at, as_of=as_of, events=events,
-            facts=fact_parts[part] if part < len(fact_parts) else [],
-            backlog=backlog_parts[part] if part < len(backlog_parts) else []))
+    """Write (overwrite) the aggregate of ``day`` and its backlog snapshot; returns the items written."""
+    common = {"timezone": timezone, "computed_at": computed_at, "as_of": as_of, "events": events,
+              "backlog_total": len(backlog)}
+    items = _items(keys.KPI_DAY_PK, day, "facts", facts, **common) + \
+        _items(keys.KPI_BACKLOG_PK, day, "backlog", backlog, **common)
     with DayAggregateItem.batch_write() as batch:
-        for item in reversed(items):  # part 0 (which names the current parts) last
+        for item in sorted(items, key=lambda i: -int(i.part)):  # part 0 (which names the current parts) last
             batch.save(item)
     return len(items)
+
+
+def _current(items: list[DayAggregateItem]) -> list[DayAggregateItem] | None:
+    """The current parts of one day in order, or None if part 0 or a part it names is missing."""
+    head = next((i for i in items if int(i.part) == 0), None)
+    if head is None:
+        return None
+    current = sorted((i for i in items if int(i.part) < int(head.parts)), key=lambda i: int(i.part))
+    return current if len(current) == int(head.parts) else None
 
 
 def read_days(first: date, last: date, reads: Reads | None = None) -> dict[date, StoredDay]:
@@ -120,17 +134,25 @@ def read_days(first: date, last: date, reads: Reads | None = None) -> dict[date,
         reads.add("aggregates", n)
     out: dict[date, StoredDay] = {}
     for day, items in by_day.items():
-        head = next((i for i in items if int(i.part) == 0), None)
-        if head is None:
-            continue
-        current = sorted((i for i in items if int(i.part) < int(head.parts)), key=lambda i: int(i.part))
-        if len(current) != int(head.parts):
+        current = _current(items)
+        if current is None:
             continue  # a part is missing: treat as not aggregated
+        head = current[0]
         out[date.fromisoformat(day)] = StoredDay(
             day=date.fromisoformat(day), facts=[r for i in current for r in (i.facts or [])],
-            backlog=[r for i in current for r in (i.backlog or [])], as_of=head.as_of, computed_at=head.computed_at,
+            backlog_total=int(head.backlog_total or 0), as_of=head.as_of, computed_at=head.computed_at,
             events=int(head.events or 0), timezone=head.timezone, format=int(head.format or 0), items=len(current))
     return out
+
+
+def read_backlog(day: date, reads: Reads | None = None) -> list[list[Any]] | None:
+    """The end-of-day backlog snapshot rows of ``day`` (None if not stored)."""
+    items = list(DayAggregateItem.query(keys.KPI_BACKLOG_PK, DayAggregateItem.sk.between(
+        day.isoformat(), f"{day.isoformat()}#~")))
+    if reads is not None:
+        reads.add("backlog_snapshot", len(items))
+    current = _current(items)
+    return None if current is None else [r for i in current for r in (i.backlog or [])]
 
 
 def day_events(day: date, reads: Reads | None = None) -> list[EventItem]:

@@ -80,8 +80,9 @@ def outbox_pk(outbox_id: str) -> str:
 
 
 KPI_DAY_PK = "KPI#DAY"
+KPI_BACKLOG_PK = "KPI#BACKLOG"
 
 
 def kpi_day_sk(day: str, part: int = 0) -> str:
-    """Sort key of (a part of) the KPI aggregate of local day ``YYYY-MM-DD`` (days sort in order)."""
+    """Sort key of (a part of) the KPI aggregate or backlog snapshot of local day ``YYYY-MM-DD``."""
     return day if part == 0 else f"{day}#{part}"
