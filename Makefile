@@ -5,8 +5,9 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PORT ?= 8000
 UV_VERSION := 0.13.9
+CHROMIUM := /usr/bin/chromium
 
-.PHONY: install run test test-fast lint check-rules package bench clean
+.PHONY: install run test test-fast lint check-rules package bench clean browser
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@command -v $(PYTHON) >/dev/null || { echo "need $(PYTHON) on PATH"; exit 1; }
@@ -20,7 +21,16 @@ install: $(STAMP)  ## create .venv and install the pinned dependencies
 run: $(STAMP)  ## local AWS stand-in, tables, HTTP API on :$(PORT) and the scheduler
 	PORT=$(PORT) $(PY) -m infra.local_stack
 
-test: $(STAMP)  ## the whole suite (lint, rule check, unit, functional, packaging)
+browser:  ## Debian's Chromium for the browser test: installed when missing, if we are root (CI is)
+	@if [ ! -x $(CHROMIUM) ]; then \
+	  if [ "$$(id -u)" = "0" ]; then \
+	    apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium chromium-driver fonts-noto-cjk; \
+	  else \
+	    echo "note: $(CHROMIUM) is missing and we are not root: the browser test will be skipped"; \
+	  fi; \
+	fi
+
+test: $(STAMP) browser  ## the whole suite (lint, rule check, unit, functional, packaging, browser)
 	$(VENV)/bin/ruff check .
 	$(PY) -m chalicelib.cli check rules
 	$(PY) -m pytest -n 2 --dist loadgroup -q

@@ -41,6 +41,11 @@
       attainment: "達成率", escalations: "部署別エスカレーション", escalated: "件数", answered: "回答",
       returned: "差し戻し", returnRate: "差し戻し率", responseMedian: "回答時間 (中央値・営業時間)",
       groups: "内訳", backlogByAge: "未解決の経過日数", minutes: "分", group: "区分", tickets: "件",
+      st_new: "新規", st_open: "対応中", st_pending: "保留中", "st_on-hold": "待機中", st_solved: "解決済み",
+      st_closed: "完了", pr_low: "低", pr_normal: "通常", pr_high: "高", pr_urgent: "緊急",
+      chk_placeholder: "未記入のプレースホルダがあります", chk_wrong_customer_name: "宛名がこのお客様ではありません",
+      chk_wrong_recipient: "宛先がこのお客様のアドレスではありません", chk_warning_word: "注意が必要な語句があります",
+      chk_carrier_address: "携帯キャリアのアドレスです (届かない場合があります)",
     },
     en: {
       brand: "Helpdesk", logout: "Log out", loginTitle: "Sign in", tokenLabel: "API token", signIn: "Sign in",
@@ -73,15 +78,21 @@
       escalations: "Escalations by department", escalated: "Escalated", answered: "Answered", returned: "Returned",
       returnRate: "Return rate", responseMedian: "Response (median, business)", groups: "Breakdown",
       backlogByAge: "Backlog by age", minutes: "min", group: "Group", tickets: "tickets",
+      st_new: "new", st_open: "open", st_pending: "pending", "st_on-hold": "on hold", st_solved: "solved",
+      st_closed: "closed", pr_low: "low", pr_normal: "normal", pr_high: "high", pr_urgent: "urgent",
+      chk_placeholder: "Unfilled placeholder", chk_wrong_customer_name: "The greeting names someone else",
+      chk_wrong_recipient: "The recipient is not this customer", chk_warning_word: "Contains a warning word",
+      chk_carrier_address: "Mobile-carrier address (mail may be refused)",
     },
   };
 
   let lang = localStorage.getItem(LANG_KEY) || ((navigator.language || "ja").startsWith("ja") ? "ja" : "en");
   let me = null;
+  let shown = 0; // bumped on every navigation: a response for an older page is dropped, never rendered
   const charts = [];
 
-  function t(key, vars) {
-    let s = (T[lang] && T[lang][key]) || T.en[key] || key;
+  function t(key, vars, fallback) {
+    let s = (T[lang] && T[lang][key]) || T.en[key] || (fallback !== undefined ? fallback : key);
     for (const [k, v] of Object.entries(vars || {})) s = s.replace("{" + k + "}", v);
     return s;
   }
@@ -165,8 +176,8 @@
     }
     $("login").hidden = true; $("app").hidden = false; $("nav").hidden = false; $("logout").hidden = false;
     $("whoami").textContent = me.name;
-    if (!location.hash) location.hash = "#/view/at_risk";
-    route();
+    if (!location.hash) location.hash = "#/view/at_risk"; // the hashchange routes
+    else route();
   }
 
   function renderNav(active) {
@@ -179,8 +190,9 @@
 
   function route() {
     if (!token() || !me) return;
+    shown += 1;
     for (const c of charts.splice(0)) c.destroy();
-    const parts = location.hash.replace(/^#\//, "").split("/");
+    const parts = location.hash.replace(/^#\//, "").split("?")[0].split("/");
     if (parts[0] === "ticket" && parts[1]) { renderNav(null); showTicket(parts[1]); }
     else if (parts[0] === "reports") { renderNav("reports"); showReports(); }
     else { const view = VIEWS.includes(parts[1]) ? parts[1] : "at_risk"; renderNav(view); showView(view); }
@@ -195,16 +207,18 @@
     return metrics[0] || null;
   }
 
-  function slaBadge(metric) {
+  function slaBadge(metric, withName) {
     if (!metric) return h("span", { class: "muted" }, "–");
-    return h("span", { class: "sla urgency-" + metric.urgency, title: t(metric.metric) }, t(metric.metric) + " " +
-      metric.label);
+    return h("span", { class: "sla urgency-" + metric.urgency, title: t(metric.metric) },
+      (withName === false ? "" : t(metric.metric) + " ") + metric.label);
   }
 
   async function showView(view) {
     const app = $("app");
     app.replaceChildren(h("h1", {}, t("view_" + view)), h("p", { class: "muted" }, t("loading")));
+    const mine = shown;
     const data = await api("/tickets?view=" + encodeURIComponent(view) + "&limit=50&lang=" + lang);
+    if (mine !== shown) return;
     const rows = data.tickets.map((tk) => {
       const worst = worstMetric(tk.sla);
       return h("tr", { class: "ticket-row urgency-" + ((worst && worst.urgency) || "none"), "data-ticket": tk.id,
@@ -212,7 +226,8 @@
         h("td", {}, h("a", { href: "#/ticket/" + tk.id }, tk.number)),
         h("td", {}, tk.subject),
         h("td", {}, tk.customer.name || tk.customer.email || ""),
-        h("td", {}, tk.status), h("td", {}, tk.priority), h("td", {}, tk.assignee || "–"),
+        h("td", {}, t("st_" + tk.status, null, tk.status)), h("td", {}, t("pr_" + tk.priority, null, tk.priority)),
+        h("td", {}, tk.assignee || "–"),
         h("td", {}, view === "escalated" && tk.escalation
           ? t("escalatedTo", { dept: tk.escalation.department_name || tk.escalation.department,
                                 due: fmtTime(tk.escalation.due_at) }) : (tk.department || "–")),
@@ -258,27 +273,32 @@
   function problemList(problems) {
     if (!problems.length) return h("p", { class: "checks-ok", id: "presend-ok" }, t("checksOk"));
     return h("ul", { class: "problems", id: "presend-problems" }, problems.map((p) =>
-      h("li", { class: p.check === "carrier_address" ? "advisory" : "blocking", "data-check": p.check },
-        p.message + (p.excerpt ? " 「" + p.excerpt + "」" : ""))));
+      h("li", { class: p.check === "carrier_address" ? "advisory" : "blocking", "data-check": p.check, title: p.message },
+        h("strong", {}, t("chk_" + p.check, null, p.message)), p.excerpt ? " 「" + p.excerpt + "」" : "")));
   }
 
   async function showTicket(id) {
     const app = $("app");
     app.replaceChildren(h("p", { class: "muted" }, t("loading")));
+    const mine = shown;
     const tk = await api("/tickets/" + encodeURIComponent(id) + "?lang=" + lang);
+    if (mine !== shown) return;
     const timeline = tk.timeline || [];
     const lastSeen = timeline.length ? timeline[timeline.length - 1].id : "";
     const metrics = Object.values((tk.sla && tk.sla.metrics) || {}).filter((m) => m.label).map((m) =>
-      h("div", {}, h("span", {}, t(m.metric)), slaBadge(m)));
+      h("div", {}, h("span", {}, t(m.metric)), slaBadge(m, false)));
     const facts = h("div", { class: "facts" },
-      ["status", "priority", "assignee", "department"].map((k) => h("div", {}, h("span", {}, t(k)), tk[k] || "–")),
+      h("div", {}, h("span", {}, t("status")), t("st_" + tk.status, null, tk.status)),
+      h("div", {}, h("span", {}, t("priority")), t("pr_" + tk.priority, null, tk.priority)),
+      ["assignee", "department"].map((k) => h("div", {}, h("span", {}, t(k)), tk[k] || "–")),
       h("div", {}, h("span", {}, t("customer")), tk.customer.name || "", " ", tk.customer.email || ""), metrics);
     const esc = tk.escalation && tk.escalation.state === "open"
       ? h("p", {}, t("escalation") + ": " + t("escalatedTo", { dept: tk.escalation.department_name ||
         tk.escalation.department, due: fmtTime(tk.escalation.due_at) })) : null;
     const events = h("ul", { class: "timeline", id: "timeline" }, timeline.map((ev) =>
       h("li", { class: "ev-" + ev.type },
-        h("div", { class: "meta" }, fmtTime(ev.at) + " · " + t("ev_" + ev.type) + " · " + eventWho(ev)),
+        h("div", { class: "meta" }, fmtTime(ev.at) + " · " + t("ev_" + ev.type, null, ev.type.replace(/_/g, " ")) +
+          " · " + eventWho(ev)),
         h("div", { class: "body" }, eventBody(ev)))));
 
     const draft = h("textarea", { id: "reply-body", placeholder: t("replyPlaceholder") });
@@ -353,8 +373,6 @@
 
   /* ---- reports ---- */
 
-  function isoDay(d) { return d.toISOString().slice(0, 10); }
-
   function card(label, value, id) {
     return h("div", { class: "card", id }, h("div", { class: "value" }, value), h("div", { class: "label" }, label));
   }
@@ -371,16 +389,14 @@
 
   async function showReports() {
     const app = $("app");
-    const today = new Date();
     const params = new URLSearchParams(location.hash.split("?")[1] || "");
-    const to = params.get("to") || isoDay(today);
-    const from = params.get("from") || isoDay(new Date(today.getTime() - 13 * 86400000));
     const groupBy = params.get("group_by") || "";
-    const fromIn = h("input", { type: "date", id: "report-from", value: from });
-    const toIn = h("input", { type: "date", id: "report-to", value: to });
+    const fromIn = h("input", { type: "date", id: "report-from", value: params.get("from") || "" });
+    const toIn = h("input", { type: "date", id: "report-to", value: params.get("to") || "" });
     const groupIn = h("select", { id: "report-group" }, ["", "agent", "department", "channel", "category"].map((g) =>
       h("option", { value: g, selected: g === groupBy }, t(g || "none"))));
-    const query = () => "from=" + fromIn.value + "&to=" + toIn.value + (groupIn.value ? "&group_by=" + groupIn.value : "");
+    const query = () => [fromIn.value && "from=" + fromIn.value, toIn.value && "to=" + toIn.value,
+      groupIn.value && "group_by=" + groupIn.value].filter(Boolean).join("&");
     const form = h("div", { class: "row" }, t("from"), fromIn, t("to"), toIn, t("groupBy"), groupIn,
       h("button", { type: "button", class: "primary", id: "report-show",
                     onclick: () => { location.hash = "#/reports?" + query(); } }, t("show")),
@@ -391,7 +407,10 @@
         document.body.append(a); a.click(); a.remove(); URL.revokeObjectURL(url);
       } }, t("csv")));
     app.replaceChildren(h("h1", {}, t("reports")), form, h("p", { class: "muted" }, t("loading")));
+    const mine = shown;
     const r = await api("/reports/kpis?" + query());
+    if (mine !== shown) return;
+    fromIn.value = r.from; toIn.value = r.to;
     const tot = r.totals;
     const cards = h("div", { class: "cards", id: "kpi-cards" },
       card(t("kpiCreated"), tot.tickets_created, "kpi-created"),
@@ -422,9 +441,9 @@
       h("td", {}, g.group), h("td", {}, g.tickets_created), h("td", {}, fmtMinutes(g.first_response.business.median)),
       h("td", {}, fmtMinutes(g.resolution.business.median)), h("td", {}, pct(g.resolution_rate)),
       h("td", {}, pct(g.sla_attainment))))) : null;
-    app.replaceChildren(h("h1", {}, t("reports")), form, cards, chartsEl,
+    app.replaceChildren(...[h("h1", {}, t("reports")), form, cards, chartsEl,
       groups ? h("h2", {}, t("groups")) : null, groups, h("h2", {}, t("sla")), slaTable, ages,
-      h("h2", {}, t("escalations")), escTable);
+      h("h2", {}, t("escalations")), escTable].filter(Boolean));
     const labels = r.daily.map((d) => d.day.slice(5));
     lineChart(c1, labels, [
       { label: t("business"), data: r.daily.map((d) => d.first_response_median_business_minutes), borderColor: "#2457c5",

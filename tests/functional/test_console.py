@@ -1,0 +1,37 @@
+"""The console's page and assets are served by the app (no CDN), with a strict content policy."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+from chalicelib.api.console import ASSETS, STATIC
+
+
+def test_page_and_assets_are_served_with_a_content_security_policy(client):
+    page = client.http.get("/console")
+    assert page.status_code == 200 and page.headers["Content-Type"].startswith("text/html")
+    assert "script-src 'self'" in page.headers["Content-Security-Policy"]
+    html = page.body.decode()
+    assert 'src="console/static/chart.umd.min.js"' in html and 'src="console/static/console.js"' in html
+    assert "<script>" not in html and "http" not in html.replace("http-equiv", "")  # nothing inline or remote
+    for name, content_type in ASSETS.items():
+        resp = client.http.get(f"/console/static/{name}")
+        assert resp.status_code == 200 and resp.headers["Content-Type"] == content_type, name
+    assert client.http.get("/console/static/VENDORED.md").status_code == 404
+    assert client.http.get("/console/static/..%2Fapi").status_code == 404
+
+
+def test_vendored_chart_js_is_the_recorded_release():
+    recorded = (STATIC / "VENDORED.md").read_text()
+    digest = hashlib.sha256((STATIC / "chart.umd.min.js").read_bytes()).hexdigest()
+    assert digest in recorded
+    version = re.search(r"Chart\.js v(\d+\.\d+\.\d+)", (STATIC / "chart.umd.min.js").read_text()[:200]).group(1)
+    assert f"| {version} |" in recorded
+    assert "MIT" in (STATIC / "chart.js-LICENSE.md").read_text()
+
+
+def test_console_script_never_inserts_api_text_as_html():
+    script = (STATIC / "console.js").read_text()
+    assert "innerHTML" not in script and "insertAdjacentHTML" not in script and "eval(" not in script
+    assert "sessionStorage" in script and "localStorage.setItem(TOKEN" not in script
