@@ -174,6 +174,7 @@ def banner(url: str, moto_url: str, stage: str, token: str, secret: str, table: 
     return f"""
 ================ helpdesk local stack (stage {stage}) ================
 API            {url}
+console        {url}/console   (sign in with the agent token)
 agent token    {token}   (agent '{AGENT_ID}', role admin)
 form secret    {secret}
 moto endpoint  {moto_url}   (table {table}, bucket {bucket}; in memory)
