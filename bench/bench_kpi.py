@@ -49,24 +49,15 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from bench.aws_env import REGION, fake_aws_env  # noqa: E402
+
 JST = ZoneInfo("Asia/Tokyo")
 # Wednesday 2026-04-15 11:00 JST: the 90 days before are closed, this morning is live.
 NOW = datetime(2026, 4, 15, 11, 0, tzinfo=JST).astimezone(timezone.utc)
-REGION = "ap-northeast-1"
 AGENTS = ("sato", "tanaka", "suzuki", "ito", "kato")
 CHANNELS = ("form", "email", "line", "slack")
 CATEGORIES = ("billing", "shipping", "account", "general", "returns")
 DEPARTMENTS = ("warehouse", "billing")
-
-
-def fake_aws_env() -> None:
-    """Fake credentials and the stage's table name; never a real endpoint."""
-    for name in ("AWS_ENDPOINT_URL", "AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN"):
-        os.environ.pop(name, None)
-    stage = json.loads((ROOT / ".chalice" / "config.json").read_text())["environment_variables"]
-    os.environ.update(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", AWS_DEFAULT_REGION=REGION,
-                      AWS_REGION=REGION, AWS_ACCOUNT_ID_ENDPOINT_MODE="disabled",
-                      HELPDESK_TABLE=stage["HELPDESK_TABLE"], HELPDESK_RAW_BUCKET=stage["HELPDESK_RAW_BUCKET"])
 
 
 # --- a realistic history ------------------------------------------------------------------

@@ -26,16 +26,12 @@ keeps moto's own), which leaves every request and result as it was.
 from __future__ import annotations
 
 import argparse
-import json
-import math
 import os
 import random
 import sys
 import time
-from collections import Counter, defaultdict
-from collections.abc import Iterator
-from contextlib import contextmanager, nullcontext
-from dataclasses import dataclass, field
+from contextlib import nullcontext
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -44,6 +40,10 @@ from zoneinfo import ZoneInfo
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
+
+from bench import aws_env  # noqa: E402
+from bench.aws_env import REGION  # noqa: E402
+from bench.ddb_cost import Tally, counting, shallow_transaction_snapshots  # noqa: E402
 
 JST = ZoneInfo("Asia/Tokyo")
 # Wednesday 2026-01-14 11:00 JST, a business minute on the jp-office calendar.
@@ -55,28 +55,11 @@ DUE_OPENED = DUE_CREATED + timedelta(minutes=5)
 FAR_AHEAD = timedelta(days=30)
 CUSTOMER_POOL = 200
 NOTIFY_FROM = "helpdesk@example.com"
-WRITE_OPS = frozenset({"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems"})
-REGION = "ap-northeast-1"
 
 
 def fake_aws_env() -> dict[str, str]:
-    """Fake credentials, no endpoint override, and the stage's table/bucket names (as the tests set them)."""
-    for name in ("AWS_ENDPOINT_URL", "AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN"):
-        os.environ.pop(name, None)
-    stage = json.loads((ROOT / ".chalice" / "config.json").read_text())["environment_variables"]
-    env = {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": REGION,
-        "AWS_REGION": REGION,
-        "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
-        "HELPDESK_TABLE": stage["HELPDESK_TABLE"],
-        "HELPDESK_RAW_BUCKET": stage["HELPDESK_RAW_BUCKET"],
-        "HELPDESK_DUE_SHARDS": stage.get("HELPDESK_DUE_SHARDS", "8"),
-        "NOTIFY_EMAIL_FROM": NOTIFY_FROM,
-    }
-    os.environ.update(env)
-    return env
+    """Fake credentials, no endpoint override, the stage's table names and the notification sender."""
+    return aws_env.fake_aws_env(NOTIFY_EMAIL_FROM=NOTIFY_FROM)
 
 
 # --- building realistic tickets -------------------------------------------------------------
@@ -181,168 +164,6 @@ def load(backlog: int, due: int, now: datetime = NOW, seed: int = 7) -> Loaded:
                 raise RuntimeError(f"ticket {number} was meant to be due at {now} but is due at {t.next_due_at}")
             batch.save(t)
     return Loaded(backlog, due_numbers, time.perf_counter() - started)
-
-
-# --- counting requests ----------------------------------------------------------------------
-
-
-def item_size(item: dict[str, Any]) -> int:
-    """Approximate DynamoDB item size in bytes (attribute names plus values, wire format)."""
-    return sum(len(name.encode()) + _value_size(value) for name, value in item.items())
-
-
-def _value_size(value: dict[str, Any]) -> int:
-    (kind, v), = value.items()
-    if kind == "S":
-        return len(v.encode())
-    if kind == "N":
-        return len(v.lstrip("-").replace(".", "")) // 2 + 2
-    if kind == "B":
-        return len(v)
-    if kind in ("BOOL", "NULL"):
-        return 1
-    if kind == "SS":
-        return sum(len(s.encode()) for s in v)
-    if kind == "NS":
-        return sum(len(n) // 2 + 2 for n in v)
-    if kind == "L":
-        return 3 + sum(1 + _value_size(x) for x in v)
-    if kind == "M":
-        return 3 + sum(1 + len(k.encode()) + _value_size(x) for k, x in v.items())
-    return 0
-
-
-@dataclass
-class Tally:
-    """DynamoDB requests of one sweep, by operation, and what they read."""
-
-    ops: Counter[str] = field(default_factory=Counter)
-    index_count: int = 0
-    index_scanned: int = 0
-    est_rcu: float = 0.0
-    est_wcu: float = 0.0
-    ses: int = 0
-    op_seconds: Counter[str] = field(default_factory=Counter)
-    seconds: float = 0.0
-
-    @property
-    def total(self) -> int:
-        return sum(self.ops.values())
-
-    @property
-    def writes(self) -> int:
-        return sum(n for op, n in self.ops.items() if op in WRITE_OPS)
-
-    def before(self, model: Any, context: dict[str, Any], **_: Any) -> None:
-        self.ops[model.name] += 1
-        context["bench_started"] = time.perf_counter()
-
-    def inspect_params(self, model: Any, params: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
-        context["consistent_read"] = bool(params.get("ConsistentRead"))
-        if model.name == "TransactWriteItems":
-            for entry in params.get("TransactItems", []):
-                (_kind, body), = entry.items()
-                self.est_wcu += 2 * max(1, math.ceil(item_size(body.get("Item") or body.get("Key", {})) / 1024))
-        elif model.name == "PutItem":
-            self.est_wcu += max(1, math.ceil(item_size(params["Item"]) / 1024))
-        elif model.name in WRITE_OPS:
-            self.est_wcu += 1
-
-    def after(self, model: Any, parsed: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
-        self.op_seconds[model.name] += time.perf_counter() - context.get("bench_started", time.perf_counter())
-        if model.name == "Query":
-            self.index_count += parsed.get("Count", 0)
-            self.index_scanned += parsed.get("ScannedCount", 0)
-            size = sum(item_size(i) for i in parsed.get("Items", []))
-            self.est_rcu += 0.5 * max(1, math.ceil(size / 4096))  # GSI reads are eventually consistent
-        elif model.name == "GetItem":
-            units = max(1, math.ceil(item_size(parsed.get("Item") or {}) / 4096))
-            self.est_rcu += units * (1.0 if context.get("consistent_read") else 0.5)
-
-    def count_ses(self, **_: Any) -> None:
-        self.ses += 1
-
-
-@contextmanager
-def counting() -> Iterator[Tally]:
-    """Count every request on the client pynamodb (models and transactions) uses, and SES sends."""
-    from chalicelib.store.models import shared_connection
-    from plugins import notify_ses
-
-    tally = Tally()
-    handlers = [
-        ("before-parameter-build.dynamodb", tally.inspect_params),
-        ("before-call.dynamodb", tally.before),
-        ("after-call.dynamodb", tally.after),
-    ]
-    events = shared_connection().client.meta.events
-    ses_events = notify_ses._ses().meta.events if hasattr(notify_ses, "_ses") else None
-    for name, fn in handlers:
-        events.register(name, fn)
-    if ses_events is not None:
-        ses_events.register("before-call.ses", tally.count_ses)
-    started = time.perf_counter()
-    try:
-        yield tally
-    finally:
-        tally.seconds = time.perf_counter() - started
-        for name, fn in handlers:
-            events.unregister(name, fn)
-        if ses_events is not None:
-            ses_events.unregister("before-call.ses", tally.count_ses)
-
-
-# --- moto's O(table) transaction snapshot ------------------------------------------------------
-
-
-@contextmanager
-def shallow_transaction_snapshots() -> Iterator[None]:
-    """Make moto's TransactWriteItems cost O(1) deep copies instead of O(table).
-
-    moto ``copy.deepcopy``s the whole table once per transaction item so it can
-    roll back: about 2 s per copy at 10,000 tickets, minutes per sweep, a cost
-    DynamoDB does not have. For transactions of only Put/ConditionCheck a copy
-    of the table's item index is an equally good rollback point (Put replaces
-    Item objects, never mutates them), so those use it; anything else goes
-    through moto unchanged. Requests, their parameters and results are untouched.
-    """
-    from moto.dynamodb import models as ddb
-    from moto.dynamodb.models.table import Table
-
-    real_copy, real_method = ddb.copy, ddb.DynamoDBBackend.transact_write_items
-
-    class _IndexCopy:
-        """Stands in for the ``copy`` module inside moto's dynamodb backend during one transaction.
-        moto snapshots the table once per transaction item, all before the first write, so one
-        snapshot per table serves them all."""
-
-        def __init__(self) -> None:
-            self.snapshots: dict[int, Any] = {}
-
-        def deepcopy(self, obj: Any) -> Any:
-            if not isinstance(obj, Table):
-                return real_copy.deepcopy(obj)
-            if id(obj) not in self.snapshots:
-                snap = real_copy.copy(obj)
-                snap.items = defaultdict(dict, {h: dict(v) if isinstance(v, dict) else v
-                                                for h, v in obj.items.items()})
-                self.snapshots[id(obj)] = snap
-            return self.snapshots[id(obj)]
-
-    def transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> None:
-        if any(next(iter(i)) not in ("Put", "ConditionCheck") for i in transact_items):
-            return real_method(self, transact_items)
-        ddb.copy = _IndexCopy()  # type: ignore[assignment]
-        try:
-            return real_method(self, transact_items)
-        finally:
-            ddb.copy = real_copy
-
-    ddb.DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
-    try:
-        yield
-    finally:
-        ddb.DynamoDBBackend.transact_write_items = real_method  # type: ignore[method-assign]
 
 
 # --- one run per size -----------------------------------------------------------------------

@@ -40,17 +40,23 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from chalicelib.store import schema  # noqa: E402  (needs ROOT on sys.path)
+from infra.template_resources import (  # noqa: E402  (needs ROOT on sys.path)
+    BUCKET_ID,
+    EMAIL_CONFIG_SET_ID,
+    EMAIL_TOPIC_ID,
+    TABLE_ID,
+    BuildError,
+    bucket_resources,
+    email_resources,
+    table_resource,
+    wire_email_events,
+)
 
 VENDOR_DIR = ROOT / "vendor"
 VENDORED = ("rules", "plugins")
 BUILD_DIR = ROOT / "build"
 STAGE_DIR = BUILD_DIR / "src"
 MERGE_TEMPLATE = BUILD_DIR / "merge-template.json"
-TABLE_ID = "HelpdeskTable"
-BUCKET_ID = "HelpdeskRawBucket"
-EMAIL_TOPIC_ID = "HelpdeskSesFeedbackTopic"
-EMAIL_CONFIG_SET_ID = "HelpdeskEmailConfigurationSet"
 REGION = "ap-northeast-1"
 FAKE_AWS_ENV = {
     "AWS_ACCESS_KEY_ID": "testing",
@@ -67,10 +73,6 @@ SCOPED_RESOURCES: dict[str, list[Any]] = {
     "HelpdeskRawObjects": [{"Fn::Sub": f"${{{BUCKET_ID}.Arn}}/*"}],
     "HelpdeskSecrets": [{"Fn::Sub": "arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter/helpdesk/*"}],
 }
-
-
-class BuildError(RuntimeError):
-    """The package could not be built or did not pass validation."""
 
 
 def _tool(name: str) -> str:
@@ -129,117 +131,6 @@ def stage_source() -> dict[str, int]:
     return vendor_folders(STAGE_DIR / "vendor")
 
 
-def table_resource(table_name: str) -> dict[str, Any]:
-    """The service table as CloudFormation, from the one definition in ``schema``."""
-    props = schema.table_definition(table_name)
-    stream = props.pop("StreamSpecification")  # boto3 shape has StreamEnabled; CloudFormation only the view type
-    if not stream.get("StreamEnabled"):
-        raise BuildError("schema.table_definition must enable the stream")
-    props["StreamSpecification"] = {"StreamViewType": stream["StreamViewType"]}
-    props["TimeToLiveSpecification"] = {"AttributeName": schema.TTL_ATTRIBUTE, "Enabled": True}
-    props["PointInTimeRecoverySpecification"] = {"PointInTimeRecoveryEnabled": True}
-    return {
-        "Type": "AWS::DynamoDB::Table",
-        "DeletionPolicy": "Retain",  # tickets outlive the stack
-        "UpdateReplacePolicy": "Retain",
-        "Properties": props,
-    }
-
-
-def bucket_resources(bucket_name_sub: str) -> dict[str, Any]:
-    """The private, encrypted raw-payload bucket and a policy refusing plain HTTP."""
-    bucket = {
-        "Type": "AWS::S3::Bucket",
-        "DeletionPolicy": "Retain",
-        "UpdateReplacePolicy": "Retain",
-        "Properties": {
-            "BucketName": {"Fn::Sub": bucket_name_sub},
-            "PublicAccessBlockConfiguration": {
-                "BlockPublicAcls": True,
-                "BlockPublicPolicy": True,
-                "IgnorePublicAcls": True,
-                "RestrictPublicBuckets": True,
-            },
-            "BucketEncryption": {
-                "ServerSideEncryptionConfiguration": [{"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]
-            },
-            "OwnershipControls": {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]},
-            "NotificationConfiguration": {"EventBridgeConfiguration": {"EventBridgeEnabled": True}},  # email_inbound
-            "LifecycleConfiguration": {
-                "Rules": [{"Id": "abort-incomplete-uploads", "Status": "Enabled",
-                           "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 7}}]
-            },
-        },
-    }
-    deny_http = {
-        "Type": "AWS::S3::BucketPolicy",
-        "Properties": {
-            "Bucket": {"Ref": BUCKET_ID},
-            "PolicyDocument": {
-                "Version": "2012-10-17",
-                "Statement": [{
-                    "Sid": "DenyInsecureTransport",
-                    "Effect": "Deny",
-                    "Principal": "*",
-                    "Action": "s3:*",
-                    "Resource": [{"Fn::GetAtt": [BUCKET_ID, "Arn"]}, {"Fn::Sub": f"${{{BUCKET_ID}.Arn}}/*"}],
-                    "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-                }, {
-                    "Sid": "AllowSesInboundMail",  # the SES receipt rule's S3 action (see README "Email")
-                    "Effect": "Allow",
-                    "Principal": {"Service": "ses.amazonaws.com"},
-                    "Action": "s3:PutObject",
-                    "Resource": {"Fn::Sub": f"${{{BUCKET_ID}.Arn}}/inbound/email/*"},
-                    "Condition": {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}},
-                }],
-            },
-        },
-    }
-    return {BUCKET_ID: bucket, f"{BUCKET_ID}Policy": deny_http}
-
-
-def email_resources() -> dict[str, Any]:
-    """SES feedback: an SNS topic SES may publish to, and a configuration set sending bounces and complaints there."""
-    return {
-        EMAIL_TOPIC_ID: {"Type": "AWS::SNS::Topic", "Properties": {}},
-        f"{EMAIL_TOPIC_ID}Policy": {
-            "Type": "AWS::SNS::TopicPolicy",
-            "Properties": {
-                "Topics": [{"Ref": EMAIL_TOPIC_ID}],
-                "PolicyDocument": {"Version": "2012-10-17", "Statement": [{
-                    "Sid": "AllowSesFeedback", "Effect": "Allow", "Principal": {"Service": "ses.amazonaws.com"},
-                    "Action": "sns:Publish", "Resource": {"Ref": EMAIL_TOPIC_ID},
-                    "Condition": {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}},
-                }]},
-            },
-        },
-        EMAIL_CONFIG_SET_ID: {"Type": "AWS::SES::ConfigurationSet", "Properties": {}},
-        f"{EMAIL_CONFIG_SET_ID}Feedback": {
-            "Type": "AWS::SES::ConfigurationSetEventDestination",
-            "Properties": {
-                "ConfigurationSetName": {"Ref": EMAIL_CONFIG_SET_ID},
-                "EventDestination": {"Enabled": True, "MatchingEventTypes": ["bounce", "complaint"],
-                                     "SnsDestination": {"TopicARN": {"Ref": EMAIL_TOPIC_ID}}},
-            },
-        },
-    }
-
-
-def _wire_email_events(resources: dict[str, Any], functions: list[str]) -> None:
-    """Point the email functions' events at this stack: the feedback topic, and inbound mail of its own bucket."""
-    from chalice.utils import to_cfn_resource_name
-
-    inbound, feedback = to_cfn_resource_name("email_inbound"), to_cfn_resource_name("email_feedback")
-    if inbound in functions:
-        pattern = {"detail": {"bucket": {"name": [{"Ref": BUCKET_ID}]}}}
-        resources[inbound]["Properties"]["Events"] = {
-            to_cfn_resource_name("email_inbound-event"): {"Properties": {"Pattern": pattern}}}
-    if feedback in functions:
-        topic = {"Fn::Sub": f"${{{EMAIL_TOPIC_ID}}}"}  # same key as Chalice's Fn::Sub, so the merge replaces it
-        resources[feedback]["Properties"]["Events"] = {
-            to_cfn_resource_name("email_feedback-sns-subscription"): {"Properties": {"Topic": topic}}}
-
-
 def chalice_resources(stage: str) -> tuple[str, list[str], dict[str, Path]]:
     """App name, SAM logical ids of the app's functions, and role id -> policy file, as Chalice names them.
 
@@ -292,7 +183,7 @@ def merge_template(stage: str) -> tuple[dict[str, Any], list[str]]:
            "EMAIL_CONFIGURATION_SET": {"Ref": EMAIL_CONFIG_SET_ID}}
     for fn in functions:
         resources[fn] = {"Properties": {"Environment": {"Variables": env}}}
-    _wire_email_events(resources, functions)
+    wire_email_events(resources, functions)
     for role, policy_file in roles.items():
         doc = scoped_policy(policy_file)
         resources[role] = {"Properties": {"Policies": [{"PolicyName": f"{role}Policy", "PolicyDocument": doc}]}}

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import boto3
 
-from bench.bench_sweep import NOTIFY_FROM, NOW, Tally, counting, due_index_entries, load
+from bench.bench_sweep import NOTIFY_FROM, NOW, due_index_entries, load
+from bench.ddb_cost import Tally, counting
 from chalicelib.services.sweep import sweep
 from chalicelib.settings import get_settings
 from chalicelib.store import schema
