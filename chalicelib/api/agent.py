@@ -10,7 +10,7 @@ from jsonschema import Draft202012Validator
 from chalicelib.api.common import authenticate, handles_errors, json_response
 from chalicelib.api.tickets import parse_ticket_id, read_json
 from chalicelib.domain import utcnow
-from chalicelib.services import claims, notes, replies
+from chalicelib.services import claims, notes, outbound, replies
 from chalicelib.services.reply_templates import render_reply
 from chalicelib.store import tickets
 
@@ -98,11 +98,11 @@ def preview(ticket_id: str) -> Response:
     body = read_json(request.raw_body, PREVIEW)
     ticket = tickets.get_ticket(number)
     text = _body_of(number, agent, body)
-    problems = replies.check_draft(ticket, text, body.get("to") or ticket.customer_email)
-    problems += replies.carrier_warnings(body.get("to") or ticket.customer_email)
+    problems = outbound.check_draft(ticket, text, body.get("to") or ticket.customer_email)
+    problems += outbound.carrier_warnings(body.get("to") or ticket.customer_email)
     claim_now = claims.active_claim(ticket, utcnow())
     return json_response({"body": text, "problems": [p.to_dict() for p in problems],
-                          "blocked": bool(replies.blocking(problems)), "claim": claim_now})
+                          "blocked": bool(outbound.blocking(problems)), "claim": claim_now})
 
 
 @bp.route("/tickets/{ticket_id}/notes", methods=["POST"])

@@ -27,7 +27,6 @@ from ulid import ULID
 from chalicelib import templates
 from chalicelib.directory import Directory, load_directory
 from chalicelib.plugin_manager import get_plugin_manager, notification_targets
-from chalicelib.presend import Draft, load_config, run_checks
 from chalicelib.recipients import resolve
 from chalicelib.secrets import get_secret
 from chalicelib.services import dispatch, outbound
@@ -193,8 +192,7 @@ def _auto_reply(ticket: TicketItem, effect: Mapping[str, Any], rendered: templat
                                rule_id=effect.get("rule_id"), auto_reply=True)
     data = {"rule_id": effect.get("rule_id"), "subject": rendered.subject, "body_text": rendered.body,
             "to": msg.to, "auto_reply": True}
-    draft = Draft(body=rendered.body, subject=rendered.subject, customer_name=ticket.customer_name)
-    problems = run_checks(draft, load_config(get_settings().rules_dir))
+    problems = outbound.blocking(outbound.check_draft(ticket, rendered.body, msg.to, rendered.subject))
     if problems:
         return {"type": "auto_reply_not_sent", "data": {**data, "problems": [p.to_dict() for p in problems],
                                                         "error": "pre-send checks failed"}}

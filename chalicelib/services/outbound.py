@@ -10,7 +10,9 @@ from typing import Any
 
 from chalicelib.domain import OutboundMessage, SendResult
 from chalicelib.mail.refs import outbound_refs
-from chalicelib.store import threads, tickets
+from chalicelib.presend import Draft, Problem, load_config, run_checks
+from chalicelib.settings import get_settings
+from chalicelib.store import customers, threads, tickets
 from chalicelib.store.models import TicketItem
 
 
@@ -47,3 +49,29 @@ def record_sent(ticket_id: int, send_result: SendResult, now: datetime,
     for ref in ids:
         threads.ref_item("msg", ref, ticket_id, now).save()
     return ids
+
+
+def carrier_warnings(address: str | None) -> list[Problem]:
+    """An advisory warning when the customer's address is a mobile-carrier one."""
+    try:
+        from chalicelib.mail.carriers import is_carrier_address
+    except ImportError:  # the email package is optional for this check
+        return []
+    if address and is_carrier_address(address):
+        return [Problem("carrier_address", f"{address} is a mobile-carrier address: mail from a PC may be "
+                                           "refused unless the customer allows our domain", address)]
+    return []
+
+
+def check_draft(ticket: TicketItem, body: str, to: str | None, subject: str = "") -> list[Problem]:
+    """Every pre-send problem of a draft for this ticket (blocking ones first, then warnings)."""
+    customer = customers.get_customer(ticket.customer_id)
+    addresses = tuple(i["value"] for i in customers.list_identities(ticket.customer_id) if i["kind"] == "email")
+    draft = Draft(body=body, subject=subject, to=to, customer_addresses=addresses,
+                  customer_name=(customer.name if customer else None) or ticket.customer_name)
+    return run_checks(draft, load_config(get_settings().rules_dir))
+
+
+def blocking(problems: list[Problem]) -> list[Problem]:
+    """Problems that stop a send unless overridden (everything but advisory warnings)."""
+    return [p for p in problems if p.check != "carrier_address"]

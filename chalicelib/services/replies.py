@@ -17,12 +17,11 @@ from typing import Any
 from chalicelib.domain import Status
 from chalicelib.errors import Conflict, PresendFailed, ValidationFailed
 from chalicelib.plugin_manager import get_plugin_manager
-from chalicelib.presend import Draft, Problem, load_config, run_checks
 from chalicelib.secrets import get_secret
 from chalicelib.services import claims, outbound
 from chalicelib.services.flow import Extra, change_ticket
-from chalicelib.settings import get_settings
-from chalicelib.store import customers, tickets
+from chalicelib.services.outbound import blocking, carrier_warnings, check_draft
+from chalicelib.store import tickets
 from chalicelib.store.models import AgentItem, TicketItem
 
 log = logging.getLogger(__name__)
@@ -46,32 +45,6 @@ def counts_as_newer(event: Any) -> bool:
     agents' replies (failed sends and automatic acknowledgements do not count)."""
     data = event.data or {}
     return event.type in MESSAGE_TYPES and data.get("state") != "failed" and not data.get("auto_reply")
-
-
-def carrier_warnings(address: str | None) -> list[Problem]:
-    """An advisory warning when the customer's address is a mobile-carrier one."""
-    try:
-        from chalicelib.mail.carriers import is_carrier_address
-    except ImportError:  # the email package is optional for this check
-        return []
-    if address and is_carrier_address(address):
-        return [Problem("carrier_address", f"{address} is a mobile-carrier address: mail from a PC may be "
-                                           "refused unless the customer allows our domain", address)]
-    return []
-
-
-def check_draft(ticket: TicketItem, body: str, to: str | None, subject: str = "") -> list[Problem]:
-    """Every pre-send problem of a draft for this ticket (blocking ones first, then warnings)."""
-    customer = customers.get_customer(ticket.customer_id)
-    addresses = tuple(i["value"] for i in customers.list_identities(ticket.customer_id) if i["kind"] == "email")
-    draft = Draft(body=body, subject=subject, to=to, customer_addresses=addresses,
-                  customer_name=(customer.name if customer else None) or ticket.customer_name)
-    return run_checks(draft, load_config(get_settings().rules_dir))
-
-
-def blocking(problems: list[Problem]) -> list[Problem]:
-    """Problems that stop a send unless overridden (everything but advisory warnings)."""
-    return [p for p in problems if p.check != "carrier_address"]
 
 
 def reply(number: int, agent: AgentItem, req: ReplyRequest, now: datetime) -> dict[str, Any]:
