@@ -58,6 +58,8 @@ BUILD_DIR = ROOT / "build"
 STAGE_DIR = BUILD_DIR / "src"
 MERGE_TEMPLATE = BUILD_DIR / "merge-template.json"
 REGION = "ap-northeast-1"
+DOWNLOAD_ATTEMPTS = 3
+DOWNLOAD_ERRORS = ("NoSuchPackageError", "Could not satisfy the requirement", "PackageDownloadError")
 FAKE_AWS_ENV = {
     "AWS_ACCESS_KEY_ID": "testing",
     "AWS_SECRET_ACCESS_KEY": "testing",
@@ -216,10 +218,23 @@ def chalice_package(stage: str, out: Path) -> str:
     shutil.rmtree(out, ignore_errors=True)
     cmd = [_tool("chalice"), "--project-dir", str(STAGE_DIR), "package", "--stage", stage,
            "--merge-template", str(MERGE_TEMPLATE), str(out)]
-    proc = _run(cmd, env)
-    if proc.returncode != 0:
-        raise BuildError(f"chalice package failed ({proc.returncode}):\n{proc.stdout}{proc.stderr}")
-    return proc.stdout + proc.stderr
+    for attempt in range(1, DOWNLOAD_ATTEMPTS + 1):
+        proc = _run(cmd, env)
+        output = proc.stdout + proc.stderr
+        if proc.returncode == 0:
+            return output
+        if attempt == DOWNLOAD_ATTEMPTS or not download_failed(output):
+            break
+        print(f"chalice package: downloading the dependencies failed (attempt {attempt}); retrying", file=sys.stderr)
+        shutil.rmtree(out, ignore_errors=True)
+        time.sleep(2 * attempt)
+    raise BuildError(f"chalice package failed ({proc.returncode}):\n{output}")
+
+
+def download_failed(chalice_output: str) -> bool:
+    """Whether ``chalice package`` failed fetching wheels from the package index (a network hiccup, worth a
+    retry). Chalice downloads every requirement again whenever ``vendor/`` (rules, plugins) changes."""
+    return any(marker in chalice_output for marker in DOWNLOAD_ERRORS)
 
 
 def prune_dependency_cache(chalice_output: str) -> None:

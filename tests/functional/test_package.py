@@ -195,3 +195,27 @@ def test_iam_policy_grants_the_dynamodb_actions_used(template: dict[str, Any]) -
         assert not any(a.endswith("*") for a in everything), f"{name}: wildcard action"
     static = set().union(*(a for a, _ in _grants(json.loads((ROOT / ".chalice" / "policy.json").read_text()))))
     assert ITEM_ACTIONS <= static
+
+
+def test_a_failed_dependency_download_is_retried_and_other_failures_are_not(monkeypatch, tmp_path):
+    """Chalice downloads every requirement again when rules/ or plugins/ change; a network hiccup then
+    must not fail the build, while a real error (here: a broken app) fails it at once with its output."""
+    import subprocess as sp
+
+    from infra import build_package
+
+    hiccup = ("Traceback ...\nchalice.deploy.packager.NoSuchPackageError: "
+              "Could not satisfy the requirement: boto3==1.44.5\n")
+    results = [sp.CompletedProcess([], 2, "", hiccup), sp.CompletedProcess([], 0, "Creating deployment package.\n", "")]
+    calls: list[list[str]] = []
+    monkeypatch.setattr(build_package, "_run", lambda cmd, env=None: calls.append(cmd) or results.pop(0))
+    monkeypatch.setattr(build_package.time, "sleep", lambda s: None)
+    assert build_package.chalice_package("dev", tmp_path / "out") == "Creating deployment package.\n"
+    assert len(calls) == 2
+
+    broken = sp.CompletedProcess([], 2, "", "ImportError: cannot import name 'app'\n")
+    calls.clear()
+    monkeypatch.setattr(build_package, "_run", lambda cmd, env=None: calls.append(cmd) or broken)
+    with pytest.raises(build_package.BuildError, match="cannot import name 'app'"):
+        build_package.chalice_package("dev", tmp_path / "out")
+    assert len(calls) == 1
