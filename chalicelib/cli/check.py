@@ -1,0 +1,94 @@
+"""``helpdesk check [RULES_DIR]``: validate every rule, calendar and template."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from jsonschema import Draft202012Validator
+
+from chalicelib.engine import RuleErrors, check_rules, load_rules, reference_errors
+from chalicelib.errors import schema_error
+from chalicelib.plugin_manager import build_plugin_manager, notification_targets
+from chalicelib.sla.calendar import CALENDAR_SCHEMA, load_calendar
+from chalicelib.templates import check_template, check_text
+
+_CALENDAR = Draft202012Validator(CALENDAR_SCHEMA)
+
+
+def _file_errors(rel: str, problems: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [{"file": rel, "pointer": p["pointer"], "message": p["message"]} for p in problems]
+
+
+def check_calendars(rules_dir: Path) -> list[dict[str, Any]]:
+    """Schema and semantic problems of every calendar file."""
+    errors: list[dict[str, Any]] = []
+    for path in sorted((rules_dir / "calendars").glob("*.json")):
+        rel = str(path.relative_to(rules_dir))
+        try:
+            doc = json.loads(path.read_text(encoding="utf-8"))
+        except json.JSONDecodeError as exc:
+            errors.append({"file": rel, "pointer": "", "message": f"invalid JSON: {exc}"})
+            continue
+        found = [schema_error([str(p) for p in e.absolute_path], e.message) for e in _CALENDAR.iter_errors(doc)]
+        errors += _file_errors(rel, found)
+        if not found:
+            try:
+                cal = load_calendar(doc)
+                if cal.id != path.stem:
+                    errors.append({"file": rel, "pointer": "/id", "message": f"id {cal.id!r} must equal the file name"})
+            except ValueError as exc:
+                errors.append({"file": rel, "pointer": "", "message": str(exc)})
+    return errors
+
+
+def check_all(rules_dir: Path) -> list[dict[str, Any]]:
+    """Every problem in a rules directory: rules, calendars, templates, and what rules refer to."""
+    errors = check_rules(rules_dir) + check_calendars(rules_dir)
+    template_dir = rules_dir / "templates"
+    names = sorted(p.stem for p in template_dir.glob("*.json"))
+    for name in names:
+        errors += [{"file": f"templates/{name}.json", "pointer": "", "message": m}
+                   for m in check_template(template_dir, name)]
+    if not any(e["file"].endswith(".json") and "/" not in e["file"] for e in errors):
+        try:
+            ruleset = load_rules(rules_dir)
+        except RuleErrors as exc:
+            return errors + exc.errors
+        targets = notification_targets(build_plugin_manager())
+        errors += reference_errors(ruleset, notify_targets=targets, templates=names)
+        errors += inline_template_errors(ruleset)
+    return sorted(errors, key=lambda e: (e["file"], e["pointer"]))
+
+
+def inline_template_errors(ruleset: Any) -> list[dict[str, Any]]:
+    """Inline ``subject``/``body`` of notify actions that do not render (e.g. an unknown variable)."""
+    errors = []
+    for rule in ruleset.all_rules():
+        for i, action in enumerate(getattr(rule, "actions", ())):
+            if action.get("type") != "notify":
+                continue
+            for key in ("subject", "body"):
+                problem = check_text(str(action[key])) if key in action else None
+                if problem:
+                    errors.append({"file": rule.file, "pointer": f"/actions/{i}/{key}", "message": problem})
+    return errors
+
+
+def _cmd_check(args: argparse.Namespace) -> int:
+    rules_dir = Path(args.rules_dir)
+    errors = check_all(rules_dir)
+    for e in errors:
+        print(f"{e['file']} {e['pointer'] or '/'}: {e['message']}")
+    print(f"{len(errors)} problem(s) in {rules_dir}" if errors else f"{rules_dir}: OK", file=sys.stderr)
+    return 1 if errors else 0
+
+
+def register(sub: Any) -> None:
+    """``check [RULES_DIR]``: print each problem as ``file pointer: message``; exit 1 when there is any."""
+    check = sub.add_parser("check", help="validate rules, calendars and templates (no AWS needed)")
+    check.add_argument("rules_dir", nargs="?", default="rules")
+    check.set_defaults(func=_cmd_check, needs_aws=False)
