@@ -152,6 +152,7 @@ def _build(file: str, rule_id: str, data: dict[str, Any]) -> Rule:
     if data["kind"] == "trigger":
         return TriggerRule(**common, on=tuple(data["on"]), actions=tuple(data["actions"]))
     return AutomationRule(**common, clock=data["at"]["clock"], offset_minutes=data["at"].get("offset_minutes", 0),
+                          offset_business_minutes=data["at"].get("offset_business_minutes"),
                           actions=tuple(data["actions"]))
 
 

@@ -58,11 +58,19 @@ class TriggerRule(Rule):
 
 @dataclass(frozen=True, kw_only=True, eq=False)
 class AutomationRule(Rule):
-    """Runs once per deadline instance of ``clock`` at deadline + ``offset_minutes``."""
+    """Runs once per deadline instance of ``clock`` at deadline + ``offset_minutes``, or at the
+    deadline moved by ``offset_business_minutes`` on the clock's business calendar."""
 
     clock: str
     offset_minutes: int
     actions: tuple[Mapping[str, Any], ...]
+    offset_business_minutes: int | None = None
+
+    @property
+    def is_warning(self) -> bool:
+        """True when it runs before its deadline (a negative offset): live only until the deadline."""
+        offset = self.offset_business_minutes if self.offset_business_minutes is not None else self.offset_minutes
+        return offset < 0
 
 
 @dataclass(frozen=True)

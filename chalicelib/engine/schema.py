@@ -173,11 +173,17 @@ _KIND_SCHEMAS: dict[str, dict[str, Any]] = {
                 "required": ["clock"],
                 "properties": {
                     "clock": {"enum": list(CLOCKS)},
-                    "offset_minutes": {"type": "integer", "minimum": -MAX_MINUTES, "maximum": MAX_MINUTES},
+                    "offset_minutes": {"type": "integer", "minimum": -MAX_MINUTES, "maximum": MAX_MINUTES,
+                                       "description": "wall-clock minutes from the deadline (negative: before)"},
+                    "offset_business_minutes": {
+                        "type": "integer", "minimum": -MAX_MINUTES, "maximum": MAX_MINUTES,
+                        "description": "business minutes from the deadline on the clock's calendar (negative: "
+                                       "before); not together with offset_minutes"},
                 },
                 "additionalProperties": False,
+                "not": {"required": ["offset_minutes", "offset_business_minutes"]},
                 "if": {"properties": {"clock": {"const": "pending"}}, "required": ["clock"]},
-                "then": {"properties": {"offset_minutes": {"minimum": 0}}},
+                "then": {"properties": {"offset_minutes": {"minimum": 0}, "offset_business_minutes": {"minimum": 0}}},
             },
             "actions": _ACTIONS,
         },

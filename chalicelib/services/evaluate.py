@@ -13,6 +13,7 @@ from typing import Any
 
 from chalicelib.domain import Status
 from chalicelib.engine import SlaRule, due_automations, evaluate_triggers, next_automation_time
+from chalicelib.engine.evaluate import Shift
 from chalicelib.services.actions import Plan, apply_actions
 from chalicelib.services.runtime import Runtime
 from chalicelib.sla.calendar import BusinessCalendar
@@ -28,7 +29,6 @@ from chalicelib.sla.clocks import (
 )
 
 BREACH_PREFIX = "sla-breach"
-GRACE = timedelta(minutes=1)
 CLOSED = (Status.SOLVED.value, Status.CLOSED.value)
 
 
@@ -88,6 +88,32 @@ def clock_deadlines(fields: Mapping[str, Any], metrics: Mapping[str, MetricState
     return out
 
 
+def clock_calendar(fields: Mapping[str, Any], runtime: Runtime, policy_id: str | None, clock: str
+                   ) -> BusinessCalendar | None:
+    """The business calendar a clock counts on: the escalation's own (the department's, recorded
+    when it was made), else the ticket's SLA policy's. None when there is neither."""
+    if clock == "escalation":
+        cal_id = (fields.get("escalation") or {}).get("calendar")
+        if cal_id in runtime.calendars:
+            return runtime.calendars[cal_id]
+    rule = runtime.rules.get(policy_id) if policy_id else None
+    cal_id = getattr(rule, "calendar", None)
+    return runtime.calendars.get(cal_id) if cal_id else None
+
+
+def business_shift(fields: Mapping[str, Any], runtime: Runtime, policy_id: str | None) -> Shift:
+    """``shift(clock, deadline, minutes)`` for ``offset_business_minutes``: business time on the
+    clock's calendar (wall-clock minutes when the ticket has no calendar)."""
+
+    def shift(clock: str, deadline: datetime, minutes: int) -> datetime:
+        calendar = clock_calendar(fields, runtime, policy_id, clock)
+        if calendar is None:
+            return deadline + timedelta(minutes=minutes)
+        return calendar.offset(deadline, minutes)
+
+    return shift
+
+
 def breach_key(ticket_id: int, metric: MetricState) -> str:
     """Dedupe key of the built-in breach record of one deadline instance."""
     return f"{BREACH_PREFIX}#{ticket_id}#{metric.instance}"
@@ -128,7 +154,8 @@ def run_due(plan: Plan, runtime: Runtime, doc: dict[str, Any], policy_id: str | 
                                                                   "instance": m.instance, "policy": policy_id}})
             new_keys.append(key)
     deadlines = clock_deadlines(fields, metrics)
-    for firing in due_automations(runtime.rules, doc, deadlines, fired, now):
+    shift = business_shift(fields, runtime, policy_id)
+    for firing in due_automations(runtime.rules, doc, deadlines, fired, now, shift):
         start = len(plan.effects)
         apply_actions(plan, firing.rule_id, firing.actions, firing.why)
         for n, effect in enumerate(plan.effects[start:]):
@@ -155,9 +182,14 @@ def schedule(fields: dict[str, Any], runtime: Runtime, doc: Mapping[str, Any], p
     fields["fired_keys"] = sorted(fired)
     candidates = [m.due_at for m in metrics.values()
                   if m.state in ("active", "breached_active") and m.due_at and breach_key(ticket_id, m) not in fired]
-    # Automations due this very minute (e.g. a deadline set to now) must still reach the sweep;
-    # older unfired ones were skipped because their condition did not match and stay out.
-    nxt = next_automation_time(runtime.rules, doc, clock_deadlines(fields, metrics), fired, now - GRACE)
+    deadlines = clock_deadlines(fields, metrics)
+    shift = business_shift(fields, runtime, policy_id)
+    # An automation whose time has come and whose condition holds now (a warning whose time passed
+    # before its deadline was known, or whose condition just became true) is due at once; one whose
+    # condition does not hold is checked again on the ticket's next change, not every minute.
+    if due_automations(runtime.rules, doc, deadlines, fired, now, shift):
+        candidates.append(now)
+    nxt = next_automation_time(runtime.rules, doc, deadlines, fired, now, shift)
     if nxt is not None:
         candidates.append(nxt)
     running = [m.due_at for m in metrics.values() if m.state in ("active", "breached_active") and m.due_at]

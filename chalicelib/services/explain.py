@@ -8,7 +8,7 @@ from typing import Any
 
 from chalicelib.engine import due_automations, evaluate_triggers, fire_time
 from chalicelib.services.document import document
-from chalicelib.services.evaluate import clock_deadlines, metrics_for
+from chalicelib.services.evaluate import business_shift, clock_deadlines, metrics_for
 from chalicelib.services.runtime import Runtime
 from chalicelib.sla.clocks import iso_z, to_dict
 
@@ -38,6 +38,7 @@ def explain(fields: Mapping[str, Any], customer: Mapping[str, Any], runtime: Run
     doc = document(fields, customer, metrics, at, event=event)
     fired = set(fields.get("fired_keys") or ())
     deadlines = clock_deadlines(fields, metrics)
+    shift = business_shift(fields, runtime, policy_id)
     report: dict[str, Any] = {
         "at": iso_z(at),
         "sla_policy": policy_id,
@@ -45,7 +46,7 @@ def explain(fields: Mapping[str, Any], customer: Mapping[str, Any], runtime: Run
         "triggers": [],
         "automations_due": [
             {"rule": f.rule_id, "why": f.why, "actions": f.actions, "fire_at": iso_z(f.fire_at)}
-            for f in due_automations(runtime.rules, doc, deadlines, fired, at)
+            for f in due_automations(runtime.rules, doc, deadlines, fired, at, shift)
         ],
         "automations_scheduled": [],
     }
@@ -53,7 +54,7 @@ def explain(fields: Mapping[str, Any], customer: Mapping[str, Any], runtime: Run
         report["triggers"] = [{"rule": f.rule_id, "why": f.why, "actions": f.actions}
                               for f in evaluate_triggers(runtime.rules, doc, event["type"])]
     for rule in runtime.rules.automations:
-        when = fire_time(rule, deadlines)
+        when = fire_time(rule, deadlines, shift)
         if when and when[0] > at:
             report["automations_scheduled"].append({"rule": rule.id, "fire_at": iso_z(when[0]),
                                                     "condition_now": rule.matches(doc)})

@@ -1,10 +1,15 @@
 """Business calendars: opening hours, holidays and business-minute arithmetic.
 
 A calendar is data (``rules/calendars/<id>.json``) turned into a
-``BusinessCalendar`` by ``load_calendar``. All arithmetic walks day by day
-over opening intervals converted to UTC with zoneinfo, so split shifts and
-DST changes are exact. Intervals are half-open: open at 09:30, closed at 18:30.
+``BusinessCalendar`` by ``load_calendar``. Arithmetic works on each day's
+opening intervals converted to UTC with zoneinfo, so split shifts and DST
+changes are exact. Intervals are half-open: open at 09:30, closed at 18:30.
 Inputs must be timezone-aware; outputs are UTC.
+
+Cost does not grow with the span: ``business_minutes_between`` uses cached
+per-year prefix sums of open seconds (built once per calendar and year), so a
+ticket one year old costs what a new one costs; ``add_business_minutes`` and
+``subtract_business_minutes`` walk only the days the offset covers.
 """
 
 from __future__ import annotations
@@ -120,6 +125,7 @@ class BusinessCalendar:
     open_dates: Mapping[date, Hours] = field(default_factory=dict)
     always_open: bool = False
     _days: dict[date, tuple[Interval, ...]] = field(default_factory=dict, init=False, repr=False)
+    _years: dict[int, tuple[int, ...]] = field(default_factory=dict, init=False, repr=False)
 
     @property
     def tz(self) -> ZoneInfo:
@@ -231,17 +237,97 @@ class BusinessCalendar:
             remaining -= e - s
         raise AssertionError("unreachable: open_intervals is unbounded")  # pragma: no cover
 
+    def subtract_business_minutes(self, end: datetime, minutes: float) -> datetime:
+        """The latest instant ``t <= end`` with ``minutes`` business minutes from ``t`` to ``end``.
+
+        "60 business minutes before a 09:45 deadline" on a 09:30-18:30
+        calendar is 17:45 of the previous working day. 0 minutes gives ``end``.
+        """
+        if minutes < 0:
+            raise ValueError(f"minutes must be >= 0, got {minutes}")
+        end = _aware(end, "end")
+        if self.always_open or minutes == 0:
+            return end - minutes * _MINUTE
+        remaining = minutes * _MINUTE
+        tz = self.tz
+        day = end.astimezone(tz).date()
+        closed_run = 0
+        while True:
+            found = False
+            for s, e in reversed(self.intervals_on(day)):
+                if s >= end:
+                    continue
+                e = min(e, end)
+                found = True
+                if remaining <= e - s:
+                    return e - remaining
+                remaining -= e - s
+            closed_run = 0 if found else closed_run + 1
+            if closed_run > MAX_CLOSED_DAYS:
+                raise ValueError(f"calendar {self.id!r} has no business hours within "
+                                 f"{MAX_CLOSED_DAYS} days before {day.isoformat()}")
+            day -= timedelta(days=1)
+
+    def offset(self, t: datetime, business_minutes: float) -> datetime:
+        """``t`` moved by business minutes: later when positive, earlier when negative."""
+        if business_minutes < 0:
+            return self.subtract_business_minutes(t, -business_minutes)
+        return self.add_business_minutes(t, business_minutes)
+
     def business_minutes_between(self, a: datetime, b: datetime) -> float:
-        """Business minutes from ``a`` to ``b``; negative when ``b`` is before ``a``."""
+        """Business minutes from ``a`` to ``b``; negative when ``b`` is before ``a``.
+
+        Constant time in the span (cached per-year prefix sums).
+        """
         a, b = _aware(a, "a"), _aware(b, "b")
         if b < a:
             return -self.business_minutes_between(b, a)
         if self.always_open:
             return (b - a) / _MINUTE
-        total = timedelta(0)
-        for s, e in self.open_intervals(a, b):
-            total += e - s
-        return total / _MINUTE
+        tz = self.tz
+        day_a, day_b = a.astimezone(tz).date(), b.astimezone(tz).date()
+        if day_a == day_b:
+            return self._open_seconds_on(day_a, a, b) / 60
+        head = self._open_seconds_on(day_a, a, None)
+        tail = self._open_seconds_on(day_b, None, b)
+        middle = self._open_seconds_between_days(day_a + timedelta(days=1), day_b)
+        return (head + middle + tail) / 60
+
+    def _open_seconds_on(self, day: date, lo: datetime | None, hi: datetime | None) -> float:
+        """Open seconds of local ``day`` clipped to [lo, hi]."""
+        total = 0.0
+        for s, e in self.intervals_on(day):
+            s = s if lo is None else max(s, lo)
+            e = e if hi is None else min(e, hi)
+            if e > s:
+                total += (e - s).total_seconds()
+        return total
+
+    def _year_prefix(self, year: int) -> tuple[int, ...]:
+        """Open seconds before each day of ``year``: entry i is Jan 1 .. day i-1; last is the year."""
+        cached = self._years.get(year)
+        if cached is None:
+            sums = [0]
+            day = date(year, 1, 1)
+            while day.year == year:
+                sums.append(sums[-1] + int(sum((e - s).total_seconds() for s, e in self.intervals_on(day))))
+                day += timedelta(days=1)
+            cached = tuple(sums)
+            if len(self._years) >= 64:
+                self._years.clear()
+            self._years[year] = cached
+        return cached
+
+    def _open_seconds_between_days(self, first: date, last: date) -> int:
+        """Open seconds from the start of local day ``first`` to the start of ``last`` (first <= last)."""
+        if first.year == last.year:
+            prefix = self._year_prefix(first.year)
+            return prefix[last.timetuple().tm_yday - 1] - prefix[first.timetuple().tm_yday - 1]
+        head = self._year_prefix(first.year)
+        total = head[-1] - head[first.timetuple().tm_yday - 1]
+        for year in range(first.year + 1, last.year):
+            total += self._year_prefix(year)[-1]
+        return total + self._year_prefix(last.year)[last.timetuple().tm_yday - 1]
 
 
 def _local(day: date, minute: int, tz: ZoneInfo) -> datetime:

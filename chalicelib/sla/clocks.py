@@ -22,13 +22,13 @@ minute passed in between; ``business_minutes_remaining`` is then 0.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from chalicelib.domain import Priority, Status
-from chalicelib.sla.calendar import BusinessCalendar, Interval
+from chalicelib.sla.calendar import BusinessCalendar
 
 UTC = timezone.utc
 METRICS = ("first_reply", "next_reply", "resolution")
@@ -253,8 +253,7 @@ def _metric(
 ) -> MetricState:
     end = stop if stop is not None else now
     clipped = _clip_pauses(pauses, start, stop, now, paused_now and stop is None)
-    elapsed = sum(((e - s) for s, e in _unpaused(calendar.open_intervals(start, end), clipped)),
-                  timedelta(0)) / _MINUTE
+    elapsed = _unpaused_minutes(calendar, start, end, clipped)
     due = _deadline(calendar, start, clipped, target)
     breached = due is not None and end > due
     is_paused = stop is None and bool(clipped) and clipped[-1][1] is None
@@ -319,23 +318,16 @@ def _clip_pauses(
     return merged
 
 
-def _unpaused(intervals: Iterable[Interval], pauses: list[Pause]) -> Iterator[Interval]:
-    """Opening intervals minus pauses; stops for good at an open-ended pause."""
-    i = 0
-    for s, e in intervals:
-        while i < len(pauses) and _ends_by(pauses[i], s):
-            i += 1
-        cur, j = s, i
-        while cur < e:
-            if j >= len(pauses) or pauses[j][0] >= e:
-                yield cur, e
-                break
-            ps, pe = pauses[j]
-            if ps > cur:
-                yield cur, ps
-            if pe is None:
-                return
-            cur, j = max(cur, pe), j + 1
+def _unpaused_minutes(calendar: BusinessCalendar, start: datetime, end: datetime, pauses: list[Pause]) -> float:
+    """Business minutes in [start, end] outside the (sorted, merged) pauses; constant in the span."""
+    if end <= start:
+        return 0.0
+    total = calendar.business_minutes_between(start, end)
+    for ps, pe in pauses:
+        lo, hi = max(ps, start), min(pe or end, end)
+        if hi > lo:
+            total -= calendar.business_minutes_between(lo, hi)
+    return max(total, 0.0)
 
 
 def _deadline(
@@ -344,14 +336,21 @@ def _deadline(
     """When unpaused business time since ``start`` reaches ``target``.
 
     None if an open pause comes first. With target 0: the first unpaused
-    business moment at or after ``start``.
+    business moment at or after ``start``. Work is bounded by the pauses and
+    the target, not by the ticket's age.
     """
-    remaining = target * _MINUTE
-    for s, e in _unpaused(calendar.open_intervals(start), pauses):
-        if remaining <= e - s:
-            return s + remaining
-        remaining -= e - s
-    return None
+    remaining = float(target)
+    cursor = start
+    for ps, pe in pauses:
+        if ps > cursor:
+            seg = calendar.business_minutes_between(cursor, ps)
+            if (remaining > 0 and remaining <= seg) or (remaining == 0 and seg > 0):
+                return calendar.add_business_minutes(cursor, remaining)
+            remaining -= seg
+        if pe is None:
+            return None
+        cursor = max(cursor, pe)
+    return calendar.add_business_minutes(cursor, remaining)
 
 
 def _ends_by(pause: Pause, t: datetime) -> bool:

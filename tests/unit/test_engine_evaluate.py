@@ -157,9 +157,39 @@ def test_automations_fire_once_per_instance(tmp_path: Path) -> None:
 
     # A new instance of the same clock fires again.
     again = {"first_reply": (later + timedelta(hours=3), "first_reply:2")}
+    [warn2] = due_automations(rules, d, again, fired, later + timedelta(hours=2, minutes=30))
+    assert warn2.dedupe_key == "warn#42#first_reply:2"
+    # Never swept before the deadline: the warning is no longer live, only the breach fires.
     firings = due_automations(rules, d, again, fired, later + timedelta(hours=4))
-    assert [f.rule_id for f in firings] == ["warn", "breach"]
-    assert firings[0].dedupe_key == "warn#42#first_reply:2"
+    assert [f.rule_id for f in firings] == ["breach"]
+
+
+def test_a_warning_whose_time_passed_before_its_deadline_was_known_fires_at_once(tmp_path: Path) -> None:
+    rules = _automations(tmp_path)
+    d = doc(assignee="sato")
+    deadlines = {"first_reply": (T0 + timedelta(minutes=30), "first_reply:1")}  # 30-min target, 60-min warning
+    [warn] = due_automations(rules, d, deadlines, set(), T0)
+    assert warn.rule_id == "warn" and warn.fire_at == T0 - timedelta(minutes=30)
+    assert due_automations(rules, d, deadlines, set(), T0 + timedelta(minutes=30)) != []  # the breach rule
+    assert "warn" not in {f.rule_id for f in due_automations(rules, d, deadlines, set(), T0 + timedelta(minutes=30))}
+
+
+def test_offset_business_minutes_uses_the_clock_calendar(tmp_path: Path) -> None:
+    rules = load_rules(write_rules(tmp_path, {
+        "warn": {"kind": "automation", "at": {"clock": "first_reply", "offset_business_minutes": -60},
+                 "actions": [{"type": "add_tags", "tags": ["w"]}]}}))
+    deadline = datetime(2026, 1, 14, 0, 45, tzinfo=timezone.utc)  # Wed 09:45 JST
+    seen = []
+
+    def shift(clock: str, at: datetime, minutes: int) -> datetime:
+        seen.append((clock, at, minutes))
+        return at - timedelta(hours=15)  # what a 09:30-18:30 calendar says: Tue 17:45
+    deadlines = {"first_reply": (deadline, "i")}
+    early = datetime(2026, 1, 13, tzinfo=timezone.utc)
+    assert next_automation_time(rules, doc(), deadlines, set(), early, shift) == deadline - timedelta(hours=15)
+    assert seen == [("first_reply", deadline, -60)]
+    with pytest.raises(ValueError, match="business calendar"):
+        next_automation_time(rules, doc(), deadlines, set(), early)
 
 
 def test_automation_condition_and_clocks(tmp_path: Path) -> None:
