@@ -249,7 +249,8 @@ def render(results: list[Result]) -> tuple[str, list[str]]:
         rows.append([label, *[fmt.format(v) for v in values], r])
 
     row("due-index entries before the sweep", [r.index_entries for r in results])
-    rows.append(["first sweep at NOW", "", "", ""])
+    blank = [""] * (len(results) + 1)
+    rows.append(["first sweep at NOW", *blank])
     for op in ops:
         row(f"  {op}", [r.first.ops.get(op, 0) for r in results])
     row("  total DynamoDB requests", [r.first.total for r in results])
@@ -257,7 +258,10 @@ def render(results: list[Result]) -> tuple[str, list[str]]:
     row("  due-index items read (Count)", [r.first.index_count for r in results])
     row("  due-index items scanned (ScannedCount)", [r.first.index_scanned for r in results])
     row("  est. read capacity units", [r.first.est_rcu for r in results], "{:,.1f}")
-    row("  est. write capacity units", [r.first.est_wcu for r in results], "{:,.1f}")
+    row("  est. write capacity units, table", [r.first.est_wcu for r in results], "{:,.1f}")
+    row("  est. write capacity units, indexes", [r.first.est_index_wcu for r in results], "{:,.1f}")
+    row("  est. write capacity units, total", [r.first.est_wcu + r.first.est_index_wcu for r in results],
+        "{:,.1f}")
     row("  Scan requests", [r.first.ops.get("Scan", 0) for r in results])
     row("  due tickets found", [r.due_found for r in results])
     row("  firings recorded", [r.fired for r in results])
@@ -269,10 +273,10 @@ def render(results: list[Result]) -> tuple[str, list[str]]:
         "{:.3f}")
     row("    the rest", [r.first.seconds - r.first.op_seconds["Query"] - r.first.op_seconds["TransactWriteItems"]
                          for r in results], "{:.3f}")
-    rows.append(["repeat sweep at NOW", "", "", ""])
+    rows.append(["repeat sweep at NOW", *blank])
     row("  total DynamoDB requests", [r.repeat.total for r in results])
     row("  of which writes", [r.repeat.writes for r in results])
-    rows.append(["setup (not measured)", "", "", ""])
+    rows.append(["setup (not measured)", *blank])
     row("  create table, s", [r.table_seconds for r in results], "{:.2f}", ratio=False)
     row("  bulk-load tickets+customers, s", [r.loaded.seconds for r in results], "{:.2f}", ratio=False)
 

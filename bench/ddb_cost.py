@@ -42,6 +42,30 @@ def _value_size(value: dict[str, Any]) -> int:
     return 0
 
 
+def _index_keys() -> list[tuple[str, tuple[str, ...], str]]:
+    """(index name, key attributes, projection type) of every GSI of the service table."""
+    from chalicelib.store import schema
+
+    out = []
+    for gsi in schema.table_definition("t")["GlobalSecondaryIndexes"]:
+        keys = tuple(k["AttributeName"] for k in gsi["KeySchema"])
+        out.append((gsi["IndexName"], keys, gsi["Projection"]["ProjectionType"]))
+    return out
+
+
+def index_write_units(item: dict[str, Any]) -> float:
+    """Write units DynamoDB charges to keep the GSIs in step with a written item: one write per
+    index the item is in (it has the index's key attributes), sized by what the index projects
+    (``ALL``: the whole item; ``KEYS_ONLY``: the keys)."""
+    units = 0.0
+    for _name, keys, projection in _index_keys():
+        if all(k in item for k in keys):
+            size = item_size(item) if projection == "ALL" else item_size(
+                {k: v for k, v in item.items() if k in (*keys, "pk", "sk")})
+            units += max(1, math.ceil(size / 1024))
+    return units
+
+
 @dataclass
 class Tally:
     """DynamoDB requests of one sweep, by operation, and what they read."""
@@ -51,6 +75,7 @@ class Tally:
     index_scanned: int = 0
     est_rcu: float = 0.0
     est_wcu: float = 0.0
+    est_index_wcu: float = 0.0
     ses: int = 0
     op_seconds: Counter[str] = field(default_factory=Counter)
     seconds: float = 0.0
@@ -71,10 +96,22 @@ class Tally:
         context["consistent_read"] = bool(params.get("ConsistentRead"))
         if model.name == "TransactWriteItems":
             for entry in params.get("TransactItems", []):
-                (_kind, body), = entry.items()
+                (kind, body), = entry.items()
+                if kind == "ConditionCheck":
+                    self.est_wcu += 2  # a condition check is billed like a write of the checked item
+                    continue
                 self.est_wcu += 2 * max(1, math.ceil(item_size(body.get("Item") or body.get("Key", {})) / 1024))
+                if kind == "Put":
+                    self.est_index_wcu += index_write_units(body["Item"])
         elif model.name == "PutItem":
             self.est_wcu += max(1, math.ceil(item_size(params["Item"]) / 1024))
+            self.est_index_wcu += index_write_units(params["Item"])
+        elif model.name == "BatchWriteItem":
+            for requests in params.get("RequestItems", {}).values():
+                for request in requests:
+                    item = (request.get("PutRequest") or {}).get("Item")
+                    self.est_wcu += max(1, math.ceil(item_size(item) / 1024)) if item else 1
+                    self.est_index_wcu += index_write_units(item) if item else 0
         elif model.name in WRITE_OPS:
             self.est_wcu += 1
 

@@ -40,12 +40,10 @@ this deadline instance (e.g. the clock's start time).
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Callable, Collection, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from chalicelib.engine.conditions import explain
 from chalicelib.engine.rules import AutomationRule, Firing, Rule, RuleSet, SlaRule
 
 Deadlines = Mapping[str, tuple[datetime | None, str]]
@@ -59,22 +57,19 @@ def select_sla(ruleset: RuleSet, doc: Mapping[str, Any]) -> SlaRule | None:
 
 
 def _firing(rule: Rule, doc: Mapping[str, Any], prefix: str = "", **extra: Any) -> Firing:
-    why, matched = explain(rule.condition, doc)
-    return Firing(
-        rule_id=rule.id,
-        kind=rule.kind,
-        actions=copy.deepcopy([dict(a) for a in getattr(rule, "actions", ())]),
-        why=prefix + why,
-        matched=tuple(f"/condition{p}" for p in matched),
-        **extra,
-    )
+    return Firing(rule.id, rule.kind, getattr(rule, "actions", ()), rule=rule, doc=doc, prefix=prefix, **extra)
 
 
 def evaluate_triggers(ruleset: RuleSet, doc: Mapping[str, Any], event_type: str | None = None) -> list[Firing]:
-    """Matching triggers for the event, in position order, each with its actions and why."""
+    """Matching triggers for the event, in position order, each with its actions and (lazy) why.
+
+    The hot path of every ingest and agent change: one compiled predicate per
+    listening rule, no copies (actions are read-only), no explanation until read.
+    """
     if event_type is None:
         event_type = doc["event"]["type"]
-    return [_firing(rule, doc) for rule in ruleset.triggers_for(event_type) if rule.matches(doc)]
+    return [Firing(rule.id, "trigger", rule.actions, rule=rule, doc=doc)
+            for rule in ruleset.triggers_for(event_type) if rule.matches(doc)]
 
 
 def dedupe_key(rule_id: str, ticket_id: Any, instance: str) -> str:

@@ -39,7 +39,7 @@ from jsonschema import Draft202012Validator
 
 from chalicelib.engine.actions import action_problems
 from chalicelib.engine.conditions import compile_condition, condition_problems
-from chalicelib.engine.rules import AutomationRule, Rule, RuleSet, SlaRule, TriggerRule
+from chalicelib.engine.rules import AutomationRule, Rule, RuleSet, SlaRule, TriggerRule, freeze
 from chalicelib.engine.schema import RULE_ID_PATTERN, RULE_SCHEMA
 from chalicelib.errors import ConfigError, schema_error
 
@@ -150,10 +150,10 @@ def _build(file: str, rule_id: str, data: dict[str, Any]) -> Rule:
         return SlaRule(**common, calendar=data["calendar"], targets=data["targets"],
                        pause_statuses=tuple(data.get("pause_statuses", ["pending"])))
     if data["kind"] == "trigger":
-        return TriggerRule(**common, on=tuple(data["on"]), actions=tuple(data["actions"]))
+        return TriggerRule(**common, on=tuple(data["on"]), actions=freeze(data["actions"]))
     return AutomationRule(**common, clock=data["at"]["clock"], offset_minutes=data["at"].get("offset_minutes", 0),
                           offset_business_minutes=data["at"].get("offset_business_minutes"),
-                          actions=tuple(data["actions"]))
+                          actions=freeze(data["actions"]))
 
 
 def _cross_errors(rules: list[Rule]) -> list[dict[str, Any]]:

@@ -16,9 +16,29 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from types import MappingProxyType
 from typing import Any
 
-from chalicelib.engine.conditions import Predicate
+from chalicelib.engine.conditions import Predicate, explain
+
+
+def freeze(value: Any) -> Any:
+    """A read-only deep view of JSON data (mappings -> ``MappingProxyType``, lists -> tuples), so
+    rule actions can be handed to every firing without copying and never changed by a caller."""
+    if isinstance(value, Mapping):
+        return MappingProxyType({k: freeze(v) for k, v in value.items()})
+    if isinstance(value, (list, tuple)):
+        return tuple(freeze(v) for v in value)
+    return value
+
+
+def thaw(value: Any) -> Any:
+    """Plain, mutable JSON data (dicts and lists) from a ``freeze``d value."""
+    if isinstance(value, Mapping):
+        return {k: thaw(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [thaw(v) for v in value]
+    return value
 
 
 @dataclass(frozen=True, kw_only=True, eq=False)
@@ -73,23 +93,47 @@ class AutomationRule(Rule):
         return offset < 0
 
 
-@dataclass(frozen=True)
 class Firing:
-    """A rule that fired: its actions (fresh copies) and why.
+    """A rule that fired: its actions (read-only, shared with the rule: ``thaw`` for a copy) and why.
 
     ``why`` is readable text; ``matched`` lists JSON pointers (in the rule file)
-    of the ``anyOf``/``oneOf`` branches that matched. Automations also carry
+    of the ``anyOf``/``oneOf`` branches that matched. Both are worked out on
+    first read from the document the rule matched (which callers never change),
+    so evaluating rules costs no explanation nobody reads. Automations also carry
     ``dedupe_key`` (``"{rule_id}#{ticket_id}#{instance}"``), ``fire_at`` and ``instance``.
     """
 
-    rule_id: str
-    kind: str
-    actions: list[dict[str, Any]]
-    why: str
-    matched: tuple[str, ...] = ()
-    dedupe_key: str | None = None
-    fire_at: datetime | None = None
-    instance: str | None = None
+    __slots__ = ("rule_id", "kind", "actions", "dedupe_key", "fire_at", "instance", "_rule", "_doc",
+                 "_prefix", "_explained")
+
+    def __init__(self, rule_id: str, kind: str, actions: tuple[Mapping[str, Any], ...], *,
+                 rule: Rule | None = None, doc: Any = None, prefix: str = "", why: str | None = None,
+                 matched: tuple[str, ...] = (), dedupe_key: str | None = None, fire_at: datetime | None = None,
+                 instance: str | None = None) -> None:
+        self.rule_id, self.kind, self.actions = rule_id, kind, actions
+        self.dedupe_key, self.fire_at, self.instance = dedupe_key, fire_at, instance
+        self._rule, self._doc, self._prefix = rule, doc, prefix
+        self._explained: tuple[str, tuple[str, ...]] | None = None if why is None else (why, matched)
+
+    def _explain(self) -> tuple[str, tuple[str, ...]]:
+        if self._explained is None:
+            why, matched = explain(self._rule.condition if self._rule else None, self._doc)
+            self._explained = (self._prefix + why, tuple(f"/condition{p}" for p in matched))
+            self._doc = None
+        return self._explained
+
+    @property
+    def why(self) -> str:
+        """Why the rule fired, for humans."""
+        return self._explain()[0]
+
+    @property
+    def matched(self) -> tuple[str, ...]:
+        """JSON pointers of the ``anyOf``/``oneOf`` branches that matched."""
+        return self._explain()[1]
+
+    def __repr__(self) -> str:
+        return f"Firing({self.rule_id!r}, {self.kind!r}, dedupe_key={self.dedupe_key!r})"
 
 
 def _order(rule: Rule) -> tuple[int, str]:

@@ -11,6 +11,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from chalicelib.engine.rules import thaw
+
 SUPPORT_DEPARTMENT = "support"
 TRACKED = ("status", "priority", "assignee", "department")
 
@@ -69,9 +71,9 @@ def apply_actions(plan: Plan, rule_id: str, actions: Iterable[Mapping[str, Any]]
         elif kind == "add_note":
             plan.events.append({"type": "note", "data": {"body": action["body"], "rule_id": rule_id}})
         elif kind in ("notify", "auto_reply"):
-            plan.effects.append({"rule_id": rule_id, **action})
+            plan.effects.append({"rule_id": rule_id, **thaw(action)})
         else:  # the meta-schema rejects unknown actions; never silently skip one
             raise ValueError(f"rule {rule_id}: unknown action type {kind!r}")
-        done.append(dict(action))
+        done.append(thaw(action))
     plan.events.append({"type": "rule_fired", "data": {"rule_id": rule_id, "why": why, "actions": done}})
     return plan

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from chalicelib.engine import due_automations, evaluate_triggers, fire_time
+from chalicelib.engine.rules import thaw
 from chalicelib.services.document import document
 from chalicelib.services.evaluate import business_shift, clock_deadlines, metrics_for
 from chalicelib.services.runtime import Runtime
@@ -45,13 +46,13 @@ def explain(fields: Mapping[str, Any], customer: Mapping[str, Any], runtime: Run
         "deadlines": {name: to_dict(m) for name, m in metrics.items()},
         "triggers": [],
         "automations_due": [
-            {"rule": f.rule_id, "why": f.why, "actions": f.actions, "fire_at": iso_z(f.fire_at)}
+            {"rule": f.rule_id, "why": f.why, "actions": thaw(f.actions), "fire_at": iso_z(f.fire_at)}
             for f in due_automations(runtime.rules, doc, deadlines, fired, at, shift)
         ],
         "automations_scheduled": [],
     }
     if event:
-        report["triggers"] = [{"rule": f.rule_id, "why": f.why, "actions": f.actions}
+        report["triggers"] = [{"rule": f.rule_id, "why": f.why, "actions": thaw(f.actions)}
                               for f in evaluate_triggers(runtime.rules, doc, event["type"])]
     for rule in runtime.rules.automations:
         when = fire_time(rule, deadlines, shift)

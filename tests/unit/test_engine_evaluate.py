@@ -21,6 +21,7 @@ from chalicelib.engine import (
     select_sla,
 )
 from chalicelib.engine.conditions import compile_condition, explain
+from chalicelib.engine.rules import thaw
 
 ROOT = Path(__file__).resolve().parents[2]
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
@@ -78,7 +79,7 @@ def test_shipped_triggers_match_with_why() -> None:
     assert ids == ["vip-priority", "complaint-keywords-priority", "auto-reply-ticket-created"]
     complaint = firings[1]
     assert complaint.kind == "trigger"
-    assert complaint.actions == [{"type": "set_priority", "priority": "high"},
+    assert thaw(complaint.actions) == [{"type": "set_priority", "priority": "high"},
                                  {"type": "add_tags", "tags": ["complaint"]}]
     assert 'ticket.subject contains "返金"' in complaint.why
     assert complaint.matched == ("/condition/anyOf/0",)
@@ -109,10 +110,13 @@ def test_triggers_for_event_order_and_disabled(tmp_path: Path) -> None:
     assert rules.triggers_for("escalated") == ()
     assert [f.rule_id for f in evaluate_triggers(rules, doc("customer_message"))] == ["a", "b"]
     assert rules.get("off") is not None and not rules.get("off").enabled
-    # Firing actions are copies: changing them never changes the rule.
+    # Firing actions are the rule's, read-only (no copy per firing): nobody can change the rule through them.
     firing = evaluate_triggers(rules, doc("customer_message"))[0]
-    firing.actions[0]["tags"].append("mutated")
-    assert rules.get("a").actions[0]["tags"] == ["a"]
+    with pytest.raises((TypeError, AttributeError)):
+        firing.actions[0]["tags"].append("mutated")
+    with pytest.raises(TypeError):
+        firing.actions[0]["tags"] = ["mutated"]
+    assert list(rules.get("a").actions[0]["tags"]) == ["a"]
 
 
 def _automations(tmp_path: Path) -> Any:
