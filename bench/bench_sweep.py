@@ -18,9 +18,10 @@ sizes, any Scan happens, a due ticket did not get its breach, or the repeated
 sweep writes. Wall times are printed for context only: moto evaluates a GSI
 query by walking the whole table, so its time grows with the backlog although
 DynamoDB's (a key-range read of the index) would not. moto's whole-table
-copy per transaction item is replaced by a copy of the item index for
-Put-only transactions (``shallow_transaction_snapshots``; ``--moto-deepcopy``
-keeps moto's own), which leaves every request and result as it was.
+copy per transaction item is replaced by the local stand-in's key-level
+rollback (``infra.moto_standin.key_level_rollback``, the same tested mechanism
+``make run`` uses; ``--moto-deepcopy`` keeps moto's own), which leaves every
+request and result as it was.
 """
 
 from __future__ import annotations
@@ -43,7 +44,8 @@ if str(ROOT) not in sys.path:
 
 from bench import aws_env  # noqa: E402
 from bench.aws_env import REGION  # noqa: E402
-from bench.ddb_cost import Tally, counting, shallow_transaction_snapshots  # noqa: E402
+from bench.ddb_cost import Tally, counting  # noqa: E402
+from infra.moto_standin import key_level_rollback  # noqa: E402
 
 JST = ZoneInfo("Asia/Tokyo")
 # Wednesday 2026-01-14 11:00 JST, a business minute on the jp-office calendar.
@@ -317,7 +319,7 @@ def main(argv: list[str] | None = None) -> int:
 
     logging.disable(logging.INFO)  # the sweep logs one line per run; effects log per notification
     started = time.perf_counter()
-    with nullcontext() if args.moto_deepcopy else shallow_transaction_snapshots():
+    with nullcontext() if args.moto_deepcopy else key_level_rollback():
         run_size(20, args.due)  # warm-up, not reported: rules, templates, plugins and clients load once
         results = [run_size(n, args.due) for n in sorted(args.sizes)]
     table, failures = render(results)
@@ -326,7 +328,7 @@ def main(argv: list[str] | None = None) -> int:
     shards = get_settings().due_shards
     print(f"One sweep at {NOW:%Y-%m-%d %H:%M} UTC over N open tickets, {args.due} of them due "
           f"(first reply breached); {shards} due-index shards; fresh moto account per size"
-          f"{'' if args.moto_deepcopy else '; moto transaction snapshots made shallow (see docstring)'}.")
+          f"{'' if args.moto_deepcopy else '; moto transactions roll back by key (see docstring)'}.")
     print(table)
     print(f"total runtime {time.perf_counter() - started:.1f} s")
     for f in failures:

@@ -1,13 +1,13 @@
 """Counting what DynamoDB would charge: every request on the service's pynamodb client by operation,
 the items index queries read, estimated read/write capacity from item sizes (DynamoDB's 4 KB read and
-1 KB write rounding), SES sends; and a moto speed-up for transactions on big tables that leaves every
-request and result unchanged."""
+1 KB write rounding), SES sends. (moto's whole-table copy per transaction is removed by the local stand-in's
+``infra.moto_standin.key_level_rollback``, which the benchmarks use too.)"""
 
 from __future__ import annotations
 
 import math
 import time
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -157,56 +157,3 @@ def counting() -> Iterator[Tally]:
             events.unregister(name, fn)
         if ses_events is not None:
             ses_events.unregister("before-call.ses", tally.count_ses)
-
-
-# --- moto's O(table) transaction snapshot ------------------------------------------------------
-
-
-@contextmanager
-def shallow_transaction_snapshots() -> Iterator[None]:
-    """Make moto's TransactWriteItems cost O(1) deep copies instead of O(table).
-
-    moto ``copy.deepcopy``s the whole table once per transaction item so it can
-    roll back: about 2 s per copy at 10,000 tickets, minutes per sweep, a cost
-    DynamoDB does not have. For transactions of only Put/ConditionCheck a copy
-    of the table's item index is an equally good rollback point (Put replaces
-    Item objects, never mutates them), so those use it; anything else goes
-    through moto unchanged. Requests, their parameters and results are untouched.
-    """
-    from moto.dynamodb import models as ddb
-    from moto.dynamodb.models.table import Table
-
-    real_copy, real_method = ddb.copy, ddb.DynamoDBBackend.transact_write_items
-
-    class _IndexCopy:
-        """Stands in for the ``copy`` module inside moto's dynamodb backend during one transaction.
-        moto snapshots the table once per transaction item, all before the first write, so one
-        snapshot per table serves them all."""
-
-        def __init__(self) -> None:
-            self.snapshots: dict[int, Any] = {}
-
-        def deepcopy(self, obj: Any) -> Any:
-            if not isinstance(obj, Table):
-                return real_copy.deepcopy(obj)
-            if id(obj) not in self.snapshots:
-                snap = real_copy.copy(obj)
-                snap.items = defaultdict(dict, {h: dict(v) if isinstance(v, dict) else v
-                                                for h, v in obj.items.items()})
-                self.snapshots[id(obj)] = snap
-            return self.snapshots[id(obj)]
-
-    def transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> None:
-        if any(next(iter(i)) not in ("Put", "ConditionCheck") for i in transact_items):
-            return real_method(self, transact_items)
-        ddb.copy = _IndexCopy()  # type: ignore[assignment]
-        try:
-            return real_method(self, transact_items)
-        finally:
-            ddb.copy = real_copy
-
-    ddb.DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
-    try:
-        yield
-    finally:
-        ddb.DynamoDBBackend.transact_write_items = real_method  # type: ignore[method-assign]

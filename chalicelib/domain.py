@@ -8,8 +8,10 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any
+
+from chalicelib import clock
 
 
 class Status(enum.StrEnum):
@@ -51,8 +53,10 @@ class EventType(enum.StrEnum):
 
 
 def utcnow() -> datetime:
-    """The current time, timezone-aware UTC. Only glue code calls this."""
-    return datetime.now(timezone.utc)
+    """The current time, aware UTC, from ``chalicelib.clock.now()`` (movable only in the local stack).
+
+    Only glue code calls this; new code calls ``chalicelib.clock.now()`` directly."""
+    return clock.now()
 
 
 @dataclass(frozen=True)

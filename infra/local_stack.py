@@ -6,13 +6,17 @@
 3. Applies the stage's ``environment_variables`` from ``.chalice/config.json``
    (stage ``$STAGE``, default ``dev``), as a deployment would, then creates the
    table and the raw bucket those settings name.
-4. Sets the form secret (``$FORM_WEBHOOK_SECRET`` or random) and the agent
-   ``local`` with token ``$LOCAL_AGENT_TOKEN`` (or random).
-5. Serves the API with Chalice's local server on http://127.0.0.1:$PORT (8000),
+   The stand-in is moto made safe for concurrent clients (``infra.moto_standin``).
+4. Sets every inbound channel secret (form, email, chat, Slack, LINE: the given
+   value or a random one) and the agent ``local`` with token
+   ``$LOCAL_AGENT_TOKEN`` (or random); installs the movable clock
+   (``$CLOCK``, ``$CLOCK_SPEED``, ``/_local/clock``: ``infra.local_clock``).
+5. Serves the API (Chalice's local handler behind ``infra.http_server``: real
+   backlog, concurrent connections) on http://127.0.0.1:$PORT (8000),
    runs every ``@app.schedule`` function at its schedule (and once at start-up),
    verifies the SES sender and sends Slack/webhook notifications to a local sink
    (``infra.notify_sink``),
-   prints a banner and the line ``READY <url>``; SIGINT/SIGTERM stop it cleanly.
+   prints a banner and the line ``READY <url>``; SIGINT/SIGTERM stop it within 5 s.
 
 moto keeps everything in memory: each run starts empty.
 """
@@ -22,22 +26,28 @@ from __future__ import annotations
 import logging
 import os
 import secrets
-import shlex
 import signal
 import socket
 import sys
 import threading
 from collections.abc import MutableMapping
-from datetime import datetime, timezone
 from types import FrameType
 from typing import Any
 
-from infra import notify_sink
-from infra.scheduler import ScheduledJob, ScheduleRunner, discover_schedules
+from chalicelib import clock
+from infra import local_clock, notify_sink
+from infra.banner import BannerInfo, render
+from infra.http_server import APIServer
+from infra.moto_standin import StandInServer
+from infra.scheduler import ScheduleRunner, discover_schedules
 
 HOST = "127.0.0.1"
 DEFAULT_REGION = "ap-northeast-1"
 AGENT_ID = "local"
+STOP_BUDGET_S = 4.0
+# Inbound channel secrets (form, email, website chat, Slack, LINE): generated unless given.
+CHANNEL_SECRETS = ("FORM_WEBHOOK_SECRET", "EMAIL_WEBHOOK_SECRET", "CHAT_WEBHOOK_SECRET", "SLACK_SIGNING_SECRET",
+                   "LINE_CHANNEL_SECRET")
 LOG = logging.getLogger("infra.local_stack")
 
 
@@ -86,17 +96,13 @@ def ensure_port_free(port: int, what: str, env_name: str) -> None:
             ) from exc
 
 
-def start_moto(port: int) -> Any:
-    """moto's server on 127.0.0.1:port (never 0.0.0.0); bounded wait for it to listen."""
-    from moto.server import ThreadedMotoServer
-
-    server = ThreadedMotoServer(ip_address=HOST, port=port, verbose=False)
-    starter = threading.Thread(target=server.start, name="moto-start", daemon=True)
-    starter.start()
-    starter.join(30)  # start() waits forever if the bind fails inside moto's thread
-    if starter.is_alive():
-        raise StartupError(f"moto server did not start on {HOST}:{port}")
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one access line per AWS call otherwise
+def start_moto(port: int) -> StandInServer:
+    """The DynamoDB/SES/S3 stand-in (moto, serialised, key-level rollback) on 127.0.0.1:port."""
+    server = StandInServer(HOST, port)
+    try:
+        server.start()
+    except OSError as exc:
+        raise StartupError(f"moto port {HOST}:{port} is taken ({exc.strerror}); set MOTO_PORT=<port>") from exc
     return server
 
 
@@ -143,71 +149,43 @@ def seed_agent(token: str) -> None:
     from chalicelib.store import agents
 
     agents.upsert_agent(AGENT_ID, name="Local Agent", role="admin", email="local-agent@example.com")
-    agents.issue_token(AGENT_ID, datetime.now(timezone.utc), token)
+    agents.issue_token(AGENT_ID, clock.now(), token)
 
 
-def start_http(app: Any, config: Any, port: int) -> tuple[Any, threading.Thread]:
-    """Chalice's local server (threaded: one thread per connection) serving in a daemon thread."""
-    from chalice.deploy.validate import validate_routes
-    from chalice.local import create_local_server
+def set_secrets(environ: MutableMapping[str, str]) -> dict[str, str]:
+    """Every channel secret the stack verifies with: the given value, else a new random one."""
+    for name in CHANNEL_SECRETS:
+        if not environ.get(name):
+            environ[name] = secrets.token_urlsafe(24)
+    return {name: environ[name] for name in CHANNEL_SECRETS}
 
-    validate_routes(app.routes)
+
+def install_clock(environ: MutableMapping[str, str]) -> clock.MovableClock:
+    """The movable clock from ``CLOCK`` (ISO time with zone; default now) and ``CLOCK_SPEED`` (default 1)."""
     try:
-        server = create_local_server(app, config, HOST, port)
-    except OSError as exc:
-        raise StartupError(f"API port {HOST}:{port} is taken ({exc.strerror}); set PORT=<port>") from exc
-    thread = threading.Thread(target=server.server.serve_forever, name="chalice-local", daemon=True)
-    thread.start()
-    return server, thread
-
-
-def banner(url: str, moto_url: str, stage: str, token: str, secret: str, table: str, bucket: str,
-           jobs: list[ScheduledJob], initial_delay_s: float) -> str:
-    """What a developer needs to send the first webhook and read it back."""
-    form = ('{"name":"Hanako Yamada","email":"hanako@example.com",'
-            '"subject":"Coupon not applied","body":"Order A-1001: the coupon was not applied."}')
-    if jobs:
-        schedules = "\n".join(f"    {job.name:<20} {job.schedule.expression}" for job in jobs)
-        schedules += f"\n    (each also runs once {initial_delay_s:g} s after start)"
-    else:
-        schedules = "    none: the app registers no scheduled functions"
-    return f"""
-================ helpdesk local stack (stage {stage}) ================
-API            {url}
-console        {url}/console   (sign in with the agent token)
-agent token    {token}   (agent '{AGENT_ID}', role admin)
-form secret    {secret}
-moto endpoint  {moto_url}   (table {table}, bucket {bucket}; in memory)
-schedules
-{schedules}
-
-Post a web form:
-  curl -sS -X POST {url}/webhooks/form -H 'Content-Type: application/json' \\
-    -H {shlex.quote('X-Form-Secret: ' + secret)} \\
-    -d '{form}'
-List tickets:
-  curl -sS {url}/tickets -H {shlex.quote('Authorization: Bearer ' + token)}
-Ctrl-C stops everything.
-====================================================================="""
-
+        start = clock.parse_clock(environ["CLOCK"]) if environ.get("CLOCK") else None
+        speed = float(environ.get("CLOCK_SPEED") or 1)
+        return clock.install_local_clock(start, speed)
+    except ValueError as exc:
+        raise StartupError(f"{exc} (CLOCK_SPEED={environ.get('CLOCK_SPEED')!r})"
+                           if "speed" in str(exc) else str(exc)) from exc
 
 def run() -> int:
     """Start everything, block until SIGINT/SIGTERM, stop everything. Returns the exit code."""
     region = force_safe_env(os.environ)  # before anything can create a boto3 client
     port, moto_port = _int_env("PORT", 8000), _int_env("MOTO_PORT", 5050)
     stage = os.environ.get("STAGE") or "dev"
+    movable = install_clock(os.environ)
     ensure_port_free(moto_port, "moto", "MOTO_PORT")
     ensure_port_free(port, "API", "PORT")
 
-    moto_url = f"http://{HOST}:{moto_port}"
     moto = start_moto(moto_port)
-    os.environ["AWS_ENDPOINT_URL"] = moto_url
+    os.environ["AWS_ENDPOINT_URL"] = moto.url
     os.environ.setdefault("AWS_CHALICE_CLI_MODE", "true")  # as `chalice local` sets it
     config = load_config(stage)
     apply_stage_env(config, os.environ)
-    secret = os.environ.get("FORM_WEBHOOK_SECRET") or secrets.token_urlsafe(24)
+    channel_secrets = set_secrets(os.environ)
     token = os.environ.get("LOCAL_AGENT_TOKEN") or secrets.token_urlsafe(24)
-    os.environ["FORM_WEBHOOK_SECRET"] = secret
 
     from chalicelib.settings import get_settings
 
@@ -218,8 +196,16 @@ def run() -> int:
     app = config.chalice_app  # imports app.py with the stage environment applied
     jobs = discover_schedules(app)
     runner = ScheduleRunner(jobs, function_prefix=f"{config.app_name}-{stage}-", region=region,
-                            timeout_s=float(config.lambda_timeout or 900))
-    server, http_thread = start_http(app, config, port)
+                            timeout_s=float(config.lambda_timeout or 900), clock=clock.now, speed=movable.speed)
+    from chalice.deploy.validate import validate_routes
+
+    validate_routes(app.routes)
+    try:
+        server = APIServer(app, config, HOST, port,
+                           local_routes={local_clock.ROUTE: local_clock.ClockRoute(movable, runner, token)})
+    except OSError as exc:
+        raise StartupError(f"API port {HOST}:{port} is taken ({exc.strerror}); set PORT=<port>") from exc
+    http_thread = server.start()
 
     stop = threading.Event()
 
@@ -229,24 +215,43 @@ def run() -> int:
 
     signal.signal(signal.SIGINT, _on_signal)
     signal.signal(signal.SIGTERM, _on_signal)
-    url = f"http://{HOST}:{port}"
-    print(banner(url, moto_url, stage, token, secret, settings.table_name, settings.raw_bucket, jobs,
-                 runner.initial_delay_s))
-    print(f"READY {url}", flush=True)
+    print(render(BannerInfo(
+        url=server.url, moto_url=moto.url, stage=stage, agent_id=AGENT_ID, token=token,
+        table=settings.table_name, bucket=settings.raw_bucket, region=region, secrets=channel_secrets, jobs=jobs,
+        initial_delay_s=runner.initial_delay_s, clock_now=clock.now().isoformat(timespec="seconds"),
+        clock_speed=movable.speed, clock_given=bool(os.environ.get("CLOCK")))))
+    print(f"READY {server.url}", flush=True)
     runner.start()
     code = 0
-    while not stop.wait(0.5):
+    while not stop.wait(0.2):
         if not http_thread.is_alive():
             LOG.error("the HTTP server stopped unexpectedly")
             code = 1
             break
-    runner.stop()
-    server.shutdown()
-    server.server.server_close()
+    return shutdown(code, server, runner, sink, moto)
+
+
+def shutdown(code: int, server: APIServer, runner: ScheduleRunner, sink: Any, moto: StandInServer) -> int:
+    """Stop in order (API, schedules, sink, stand-in) within ``STOP_BUDGET_S``; past it, exit hard."""
+    watchdog = threading.Timer(STOP_BUDGET_S, _hard_exit, args=(code,))
+    watchdog.daemon = True
+    watchdog.start()
+    left = server.stop(grace_s=1.5)
+    if left:
+        LOG.warning("%d request(s) still running at shutdown: abandoned", left)
+    if not runner.stop(timeout_s=1.5):
+        LOG.warning("a scheduled run is still going: abandoned")
     sink.shutdown()
-    moto.stop()
+    sink.server_close()
+    moto.stop(timeout_s=0.5)
+    watchdog.cancel()
     print("stopped", flush=True)
     return code
+
+
+def _hard_exit(code: int) -> None:
+    print(f"stopped (forced after {STOP_BUDGET_S:g} s)", flush=True)
+    os._exit(code)
 
 
 def main() -> int:

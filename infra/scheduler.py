@@ -220,24 +220,34 @@ class FakeLambdaContext:
 
 
 class ScheduleRunner:
-    """Calls every job at its schedule, each in its own daemon thread, until ``stop()``."""
+    """Calls every job at its schedule, each in its own daemon thread, until ``stop()``.
+
+    Time comes from ``clock`` (the local stack passes ``chalicelib.clock.now``, which may be a
+    moved or sped-up clock): each thread polls it at least every ``poll_s`` real seconds, so a
+    jump of the clock makes the due jobs run within ``poll_s``. ``run_due()`` runs the due jobs at
+    once (after a jump). A job never runs twice at the same time."""
 
     def __init__(self, jobs: list[ScheduledJob], *, function_prefix: str, region: str,
                  initial_delay_s: float = 1.0, timeout_s: float = 900.0,
-                 clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)):
+                 clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc), speed: float = 1.0,
+                 poll_s: float = 0.5):
         self.jobs = jobs
         self.function_prefix = function_prefix
         self.region = region
         self.initial_delay_s = initial_delay_s
         self.timeout_s = timeout_s
+        self.poll_s = poll_s
         self._clock = clock
+        self._speed = speed
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
+        self._locks = {job.name: threading.Lock() for job in jobs}
+        self._due: dict[str, datetime | None] = {}
         self.runs: dict[str, int] = {job.name: 0 for job in jobs}
 
     def run_once(self, job: ScheduledJob, when: datetime) -> bool:
         """Invoke the job once as Lambda would; log the outcome; never raise. True if it succeeded."""
-        self.runs[job.name] += 1
+        self.runs[job.name] = self.runs.get(job.name, 0) + 1
         number, started = self.runs[job.name], time.perf_counter()
         function_name = f"{self.function_prefix}{job.name}"
         event = scheduled_event(f"{function_name}-event", when, self.region)
@@ -250,30 +260,56 @@ class ScheduleRunner:
         LOG.info("schedule %s run #%d ok in %.0f ms", job.name, number, (time.perf_counter() - started) * 1000)
         return True
 
-    def _loop(self, job: ScheduledJob) -> None:
-        due = self._clock() + timedelta(seconds=self.initial_delay_s)
-        while not self._stop.wait(max(0.0, (due - self._clock()).total_seconds())):
-            self.run_once(job, due)
+    def _first_due(self) -> datetime:
+        return self._clock() + timedelta(seconds=self.initial_delay_s * self._speed)
+
+    def _run_if_due(self, job: ScheduledJob) -> dict[str, Any] | None:
+        """Under the job's lock: run it if its time has come, schedule the next run. What ran, or None."""
+        with self._locks[job.name]:
+            due = self._due.setdefault(job.name, self._first_due())
             now = self._clock()
+            if due is None or now < due:
+                return None
+            ok = self.run_once(job, due)
+            after = self._clock()
             upcoming = job.schedule.next_run(due)
-            if upcoming is not None and upcoming <= now:  # the run overran: skip missed runs
-                upcoming = job.schedule.next_run(now)
+            if upcoming is not None and upcoming <= after:  # overran or the clock jumped: skip missed runs
+                upcoming = job.schedule.next_run(after)
             if upcoming is None:
                 LOG.info("schedule %s (%s) has no further runs", job.name, job.schedule.expression)
+            self._due[job.name] = upcoming
+            return {"job": job.name, "at": due.isoformat(), "ok": ok}
+
+    def run_due(self) -> list[dict[str, Any]]:
+        """Run every job whose time has come (e.g. right after the clock jumped), in order. What ran."""
+        return [ran for job in self.jobs if (ran := self._run_if_due(job)) is not None]
+
+    def next_runs(self) -> dict[str, str | None]:
+        """Each job's next run time (ISO, simulated clock), None when it never runs again."""
+        return {job.name: (due.isoformat() if (due := self._due.get(job.name)) else None) for job in self.jobs}
+
+    def _loop(self, job: ScheduledJob) -> None:
+        while not self._stop.is_set():
+            self._run_if_due(job)
+            due = self._due.get(job.name)
+            if due is None and job.name in self._due:
                 return
-            LOG.debug("schedule %s next run at %s", job.name, upcoming.isoformat())
-            due = upcoming
+            left = (due - self._clock()).total_seconds() / self._speed if due else self.poll_s
+            self._stop.wait(min(self.poll_s, max(0.0, left)))
 
     def start(self) -> None:
-        """Start one thread per job; the first run is ``initial_delay_s`` from now."""
+        """Start one thread per job; the first run is ``initial_delay_s`` (real seconds) from now."""
         for job in self.jobs:
+            with self._locks[job.name]:
+                self._due.setdefault(job.name, self._first_due())
             thread = threading.Thread(target=self._loop, args=(job,), name=f"schedule-{job.name}", daemon=True)
             thread.start()
             self._threads.append(thread)
 
-    def stop(self, timeout_s: float = 10.0) -> None:
-        """Stop scheduling; wait (bounded) for runs in progress to finish."""
+    def stop(self, timeout_s: float = 10.0) -> bool:
+        """Stop scheduling; wait (bounded) for runs in progress to finish. True if all threads ended."""
         self._stop.set()
         deadline = time.monotonic() + timeout_s
         for thread in self._threads:
             thread.join(max(0.0, deadline - time.monotonic()))
+        return not any(thread.is_alive() for thread in self._threads)

@@ -46,7 +46,7 @@ from typing import Any
 
 from jsonschema import Draft202012Validator
 
-from chalicelib.domain import InboundMessage, InboundRequest, OutboundMessage, Sender, SendResult
+from chalicelib.domain import InboundMessage, InboundRequest, OutboundMessage, Sender, SendResult, utcnow
 from chalicelib.errors import Unauthorized, ValidationFailed, schema_error
 from chalicelib.hookspecs import SecretGetter, hookimpl
 
@@ -219,7 +219,7 @@ def helpdesk_send_message(message: OutboundMessage, get_secret: SecretGetter) ->
         "type": "reply", "id": delivery_id, "ticket_id": message.ticket_id, "conversation_id": conversation,
         "to": {"id": target.get("sender_id")}, "text": message.body_text,
         "auto_reply": bool(message.metadata.get("auto_reply")),
-        "sent_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "sent_at": utcnow().strftime("%Y-%m-%dT%H:%M:%SZ"),
     }, ensure_ascii=False).encode()
     timestamp = str(int(time.time()))
     request = urllib.request.Request(url, data=body, method="POST", headers={

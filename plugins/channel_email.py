@@ -23,11 +23,11 @@ import logging
 import os
 import re
 import threading
-from datetime import datetime, timezone
+from datetime import datetime
 from email.utils import parseaddr
 from typing import Any
 
-from chalicelib.domain import InboundMessage, InboundRequest, OutboundMessage, Sender, SendResult
+from chalicelib.domain import InboundMessage, InboundRequest, OutboundMessage, Sender, SendResult, utcnow
 from chalicelib.errors import Unauthorized, ValidationFailed, schema_error
 from chalicelib.hookspecs import SecretGetter, hookimpl
 from chalicelib.mail.carriers import carrier_of
@@ -185,7 +185,7 @@ def helpdesk_send_message(message: OutboundMessage, get_secret: SecretGetter) ->
     name, address = parseaddr(configured)
     composed = build_reply(
         from_addr=address, from_name=name, to=message.to, subject=message.subject, body_text=message.body_text,
-        ticket_id=message.ticket_id, now=datetime.now(timezone.utc),
+        ticket_id=message.ticket_id, now=utcnow(),
         reply_domain=os.environ.get("EMAIL_REPLY_DOMAIN") or None,
         references=[str(r) for r in message.metadata.get("references") or []],
         auto_reply=bool(message.metadata.get("auto_reply")),

@@ -5,8 +5,9 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from datetime import datetime, timezone
 from typing import Any
+
+from chalicelib import clock
 
 ROLES = ["agent", "supervisor", "admin"]
 
@@ -30,7 +31,7 @@ def _cmd_agent_add(args: argparse.Namespace) -> int:
     from chalicelib.store import agents
 
     agents.upsert_agent(args.id, name=args.name, email=args.email, role=args.role, department=args.department)
-    token = agents.issue_token(args.id, datetime.now(timezone.utc))
+    token = agents.issue_token(args.id, clock.now())
     print(json.dumps({"agent": args.id, "token": token}))
     return 0
 
@@ -41,5 +42,5 @@ def _cmd_agent_token(args: argparse.Namespace) -> int:
     if agents.get_agent(args.id) is None:
         print(f"no agent {args.id!r} (create it with `helpdesk agent add`)", file=sys.stderr)
         return 1
-    print(json.dumps({"agent": args.id, "token": agents.issue_token(args.id, datetime.now(timezone.utc))}))
+    print(json.dumps({"agent": args.id, "token": agents.issue_token(args.id, clock.now())}))
     return 0

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import argparse
 import json
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from chalicelib import clock
 from chalicelib.engine import load_rules
 
 
@@ -27,7 +28,7 @@ def _cmd_explain(args: argparse.Namespace) -> int:
     from chalicelib.services.explain import explain, fields_from_json
     from chalicelib.services.runtime import Runtime, load_calendars
 
-    at = datetime.fromisoformat(args.at.replace("Z", "+00:00")) if args.at else datetime.now(timezone.utc)
+    at = datetime.fromisoformat(args.at.replace("Z", "+00:00")) if args.at else clock.now()
     if at.tzinfo is None:
         raise SystemExit("--at needs a time zone, e.g. 2026-01-09T16:00:00+09:00")
     rules_dir = Path(args.rules)

@@ -5,8 +5,9 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from datetime import datetime, timezone
 from typing import Any
+
+from chalicelib import clock
 
 
 def register(sub: Any) -> None:
@@ -36,7 +37,7 @@ def _cmd_outbox_redrive(args: argparse.Namespace) -> int:
     from chalicelib.services import dispatch
     from chalicelib.store import outbox
 
-    now = datetime.now(timezone.utc)
+    now = clock.now()
     try:
         dispatch.redrive(args.id, "cli", now)
     except (NotFound, Conflict) as exc:

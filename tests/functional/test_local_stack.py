@@ -3,99 +3,26 @@
 from __future__ import annotations
 
 import json
-import os
-import queue
-import signal
 import socket
-import subprocess
-import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import requests
 
-from tests.conftest import ROOT
+from tests.functional.stack_kit import SECRET, TOKEN, Stack, free_port, running_stack, start_stack
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("local_stack")]
-
-READY_TIMEOUT_S = 60
-TOKEN = "local-stack-test-token"
-SECRET = "local-stack-test-secret"
-
-
-def free_port() -> int:
-    """A port nothing listens on right now (bound to 127.0.0.1:0, then released)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@dataclass
-class Stack:
-    """A running local stack subprocess and its output, read line by line in a thread."""
-
-    proc: subprocess.Popen[str]
-    lines: list[str] = field(default_factory=list)
-    _queue: queue.Queue[str | None] = field(default_factory=queue.Queue)
-    moto_url: str = ""
-
-    def __post_init__(self) -> None:
-        threading.Thread(target=self._pump, daemon=True).start()
-
-    def _pump(self) -> None:
-        assert self.proc.stdout is not None
-        for line in self.proc.stdout:
-            self._queue.put(line.rstrip("\n"))
-        self._queue.put(None)
-
-    def wait_for(self, predicate: Callable[[str], bool], timeout_s: float) -> str:
-        """The first output line (already seen or new) matching ``predicate``; fails on timeout or exit."""
-        for line in self.lines:
-            if predicate(line):
-                return line
-        deadline = time.monotonic() + timeout_s
-        while (left := deadline - time.monotonic()) > 0:
-            try:
-                line = self._queue.get(timeout=left)
-            except queue.Empty:
-                break
-            if line is None:
-                output = "\n".join(self.lines)
-                pytest.fail(f"local stack exited (rc={self.proc.wait()}):\n{output}")
-            self.lines.append(line)
-            if predicate(line):
-                return line
-        pytest.fail(f"no matching output within {timeout_s} s:\n" + "\n".join(self.lines))
-
-
-def start_stack(**env: str) -> Stack:
-    """Launch the stack with a clean, fake AWS environment plus ``env``."""
-    full_env = {**os.environ, "PYTHONUNBUFFERED": "1", **env}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "infra.local_stack"], cwd=ROOT, env=full_env, text=True,
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-    )
-    return Stack(proc)
 
 
 @pytest.fixture
 def stack() -> Iterator[tuple[Stack, str, float]]:
     """A running stack on free ports; yields (stack, base URL, seconds to READY)."""
-    port, moto_port = free_port(), free_port()
     started = time.monotonic()
-    running = start_stack(PORT=str(port), MOTO_PORT=str(moto_port), LOCAL_AGENT_TOKEN=TOKEN,
-                          FORM_WEBHOOK_SECRET=SECRET)
-    running.moto_url = f"http://127.0.0.1:{moto_port}"
-    try:
-        ready = running.wait_for(lambda line: line.startswith("READY "), READY_TIMEOUT_S)
-        yield running, ready.split(" ", 1)[1], time.monotonic() - started
-    finally:
-        if running.proc.poll() is None:
-            running.proc.kill()
-            running.proc.wait(10)
+    with running_stack() as running:
+        yield running, running.url, time.monotonic() - started
 
 
 def test_local_stack_serves_the_api_runs_schedules_and_stops_cleanly(stack):
@@ -144,9 +71,19 @@ def test_local_stack_serves_the_api_runs_schedules_and_stops_cleanly(stack):
     if not discover_schedules(app):
         assert any("none: the app registers no scheduled functions" in line for line in running.lines)
 
-    running.proc.send_signal(signal.SIGTERM)
-    assert running.proc.wait(30) == 0
-    running.wait_for(lambda line: line == "stopped", 5)
+    # A burst of 64 new connections at once: the listen backlog holds them, none is reset.
+    def one(_: int) -> int:
+        with requests.Session() as session:
+            return session.get(f"{url}/tickets", headers=running.auth, timeout=60).status_code
+
+    with ThreadPoolExecutor(64) as pool:
+        assert list(pool.map(one, range(64))) == [200] * 64
+
+    # SIGTERM ends everything within 5 s, cleanly.
+    seconds = running.terminate(5.0)
+    print(f"stopped {seconds:.2f} s after SIGTERM")
+    assert running.proc.returncode == 0
+    running.wait_for(lambda line: line == "stopped", 1)
 
 
 def test_local_stack_refuses_a_taken_port():
