@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
+import shlex
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -12,7 +16,8 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import requests
 
-from tests.functional.stack_kit import SECRET, TOKEN, Stack, free_port, running_stack, start_stack
+from tests.conftest import ROOT
+from tests.functional.stack_kit import SECRET, SECRETS, TOKEN, Stack, free_port, running_stack, start_stack
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("local_stack")]
 
@@ -70,6 +75,19 @@ def test_local_stack_serves_the_api_runs_schedules_and_stops_cleanly(stack):
         assert any(f"schedule {job.name} run #1 ok" in line for line in running.lines), "\n".join(running.lines)
     if not discover_schedules(app):
         assert any("none: the app registers no scheduled functions" in line for line in running.lines)
+
+    # The banner's `cli agent add` line works against this stack, as a subprocess; the token it prints signs in.
+    line = next(text.strip() for text in running.lines if "chalicelib.cli --local agent add" in text)
+    added = subprocess.run(line.replace(".venv/bin/python", shlex.quote(sys.executable)), shell=True, cwd=ROOT,
+                           capture_output=True, text=True, timeout=120, env={k: v for k, v in os.environ.items()
+                                                                            if not k.startswith("AWS_")})
+    assert added.returncode == 0, added.stderr
+    alice = json.loads(added.stdout.strip().splitlines()[-1])["token"]
+    assert requests.get(f"{url}/tickets", headers={"Authorization": f"Bearer {alice}"}, timeout=30).status_code == 200
+
+    # Every channel secret is printed (given here, so they are the ones the test knows).
+    for name, value in SECRETS.items():
+        assert any(name in text and value in text for text in running.lines), name
 
     # A burst of 64 new connections at once: the listen backlog holds them, none is reset.
     def one(_: int) -> int:
