@@ -29,6 +29,7 @@ COMMAND_MODULES = (
     "chalicelib.cli.agents",
     "chalicelib.cli.outbox",
     "chalicelib.cli.plugins",
+    "chalicelib.cli.replay",
 )
 ENTRY_POINT_GROUP = "helpdesk.cli"
 DESCRIPTION = "Help-desk rules service: check rules, explain a ticket, manage agents and the outbox."

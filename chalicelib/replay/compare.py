@@ -130,6 +130,7 @@ class Summary:
     final: Counter[str] = field(default_factory=Counter)
     details: list[TicketDiff] = field(default_factory=list)
     fidelity: Counter[str] = field(default_factory=Counter)
+    failed: list[str] = field(default_factory=list)
 
     def add(self, base: Simulation, cand: Simulation, recorded: Iterable[tuple[str, str, datetime]] = ()) -> TicketDiff:
         """Count one ticket; returns its diff."""
@@ -209,4 +210,5 @@ class Summary:
             "baseline_matches_recorded": dict(self.fidelity),
             "ticket_details": [d.to_dict() for d in self.details],
             "ticket_details_truncated": self.differing > len(self.details),
+            "tickets_not_replayed": self.failed[:self.max_tickets],
         }

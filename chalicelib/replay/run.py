@@ -116,9 +116,20 @@ def _init(base_dir: str, cand_dir: str, start: datetime, end: datetime) -> None:
     _STATE["cand"] = Simulator(load_runtime(Path(cand_dir)), start, end)
 
 
-def _one(doc: dict[str, Any]) -> tuple[Simulation, Simulation, list[tuple[str, str, datetime]]]:
-    history = ticket_from_dict(doc)
-    return _STATE["base"].run(history), _STATE["cand"].run(history), recorded_outputs(history)
+def _one(doc: dict[str, Any]) -> tuple[Simulation, Simulation, list[tuple[str, str, datetime]]] | str:
+    """Both simulations of one ticket, or why it could not be replayed (it is reported, not fatal)."""
+    try:
+        history = ticket_from_dict(doc)
+        return _STATE["base"].run(history), _STATE["cand"].run(history), recorded_outputs(history)
+    except Exception as exc:  # noqa: BLE001 - one odd ticket must not stop a month's replay
+        return f"ticket #{(doc.get('ticket') or {}).get('number')}: {type(exc).__name__}: {exc}"
+
+
+def _add(summary: Summary, result: tuple[Simulation, Simulation, list[tuple[str, str, datetime]]] | str) -> None:
+    if isinstance(result, str):
+        summary.failed.append(result)
+    else:
+        summary.add(*result)
 
 
 def _batches(tickets: Iterable[TicketHistory], size: int) -> Iterator[list[dict[str, Any]]]:
@@ -143,15 +154,15 @@ def replay(tickets: Iterable[TicketHistory], candidate: Path, baseline: Path, w:
     if workers <= 1:
         _init(*args)
         for batch in _batches(tickets, BATCH):
-            for base, cand, recorded in map(_one, batch):
-                summary.add(base, cand, recorded)
+            for result in map(_one, batch):
+                _add(summary, result)
         return summary
     ctx = multiprocessing.get_context("fork" if hasattr(multiprocessing, "get_all_start_methods")
                                       and "fork" in multiprocessing.get_all_start_methods() else "spawn")
     with ctx.Pool(workers, initializer=_init, initargs=args) as pool:
         for batch in _batches(tickets, BATCH):
-            for base, cand, recorded in pool.imap(_one, batch, chunksize=25):
-                summary.add(base, cand, recorded)
+            for result in pool.imap(_one, batch, chunksize=25):
+                _add(summary, result)
     return summary
 
 
