@@ -146,9 +146,10 @@ def stack() -> Iterator[Any]:
     with mock_aws():
         import plugins.channel_email as channel
         from app import app
-        from chalicelib.store import agents, raw, schema
+        from chalicelib.store import agents, auth, raw, schema
 
         raw.reset_clients()
+        auth.forget()
         channel.reset_clients()
         schema.create_table(boto3.client("dynamodb", region_name=REGION), env["HELPDESK_TABLE"])
         boto3.client("s3", region_name=REGION).create_bucket(

@@ -22,6 +22,8 @@ os.environ.update(
 
 import pytest  # noqa: E402
 
+import bench.requests_count  # noqa: E402, F401 - counts AWS requests at every client made from here on
+
 
 @pytest.fixture(autouse=True)
 def _plugins_restored():

@@ -21,7 +21,7 @@ from chalicelib.errors import (
     ValidationFailed,
 )
 from chalicelib.settings import get_settings
-from chalicelib.store import agents
+from chalicelib.store import agents, auth
 from chalicelib.store.models import AgentItem
 
 log = logging.getLogger(__name__)
@@ -69,12 +69,20 @@ def handles_errors(view: Callable[..., Any]) -> Callable[..., Any]:
 
     @functools.wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        auth.clear_guard()
         try:
-            return view(*args, **kwargs)
+            try:
+                return view(*args, **kwargs)
+            except auth.AgentChanged:
+                # The cached agent was stale and nothing was written: once more, authenticated afresh.
+                auth.clear_guard()
+                return view(*args, **kwargs)
         except HelpdeskError as exc:
             return error_response(exc)
         except Exception as exc:  # noqa: BLE001 - last line of defence, logged
             return error_response(exc)
+        finally:
+            auth.clear_guard()
 
     return wrapper
 
@@ -85,21 +93,24 @@ def authenticate(request: Request) -> AgentItem:
     ``HELPDESK_AUTH_MODE=token`` (default): ``Authorization: Bearer <token>``
     checked against stored token hashes. ``cognito``: API Gateway's Cognito
     authorizer has verified the JWT; the agent is looked up by the ``email`` claim.
+    Disabled agents are refused. Cached per container (``store.auth``): no DynamoDB
+    request when warm; every write of the request then checks the agent's version.
     """
     if get_settings().auth_mode == "cognito":
         claims = (request.context or {}).get("authorizer", {}).get("claims") or {}
         agent_id = claims.get("email") or claims.get("cognito:username")
-        agent = agents.get_agent(agent_id) if agent_id else None
+        agent = agents.agent_by_id(agent_id) if agent_id else None
         if agent is None:
-            raise Unauthorized("no agent record for this Cognito user")
-        return agent
-    header = (request.headers or {}).get("authorization", "")
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        raise Unauthorized("missing bearer token")
-    agent = agents.agent_for_token(token.strip())
-    if agent is None:
-        raise Unauthorized("invalid token")
+            raise Unauthorized("no enabled agent record for this Cognito user")
+    else:
+        header = (request.headers or {}).get("authorization", "")
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise Unauthorized("missing bearer token")
+        agent = agents.agent_for_token(token.strip())
+        if agent is None:
+            raise Unauthorized("invalid token")
+    auth.set_guard(agent.agent_id, int(agent.auth_version or 0))
     return agent
 
 

@@ -13,7 +13,8 @@ ROLES = ["agent", "supervisor", "admin"]
 
 
 def register(sub: Any) -> None:
-    """``agent add ID --name NAME [--email E] [--role R] [--department D]`` and ``agent token ID``."""
+    """``agent add ID --name NAME [--email E] [--role R] [--department D]``, ``agent token ID``,
+    ``agent disable ID`` and ``agent enable ID``."""
     agent = sub.add_parser("agent", help="manage agents").add_subparsers(dest="agent_command", required=True)
     add = agent.add_parser("add", help="create or update an agent and print a new token (shown once)")
     add.add_argument("id")
@@ -25,6 +26,11 @@ def register(sub: Any) -> None:
     token = agent.add_parser("token", help="issue another token for an existing agent (shown once)")
     token.add_argument("id")
     token.set_defaults(func=_cmd_agent_token)
+    for name, disabled in (("disable", True), ("enable", False)):
+        cmd = agent.add_parser(name, help=f"{name} an agent (writes refuse a disabled agent at once; reads "
+                                          "within the auth cache TTL)")
+        cmd.add_argument("id")
+        cmd.set_defaults(func=_cmd_agent_disable, disabled=disabled)
 
 
 def _cmd_agent_add(args: argparse.Namespace) -> int:
@@ -43,4 +49,14 @@ def _cmd_agent_token(args: argparse.Namespace) -> int:
         print(f"no agent {args.id!r} (create it with `helpdesk agent add`)", file=sys.stderr)
         return 1
     print(json.dumps({"agent": args.id, "token": agents.issue_token(args.id, clock.now())}))
+    return 0
+
+
+def _cmd_agent_disable(args: argparse.Namespace) -> int:
+    from chalicelib.store import agents
+
+    if agents.set_disabled(args.id, args.disabled) is None:
+        print(f"no agent {args.id!r}", file=sys.stderr)
+        return 1
+    print(json.dumps({"agent": args.id, "disabled": args.disabled}))
     return 0

@@ -301,6 +301,8 @@ class AgentItem(_Base):
     role = UnicodeAttribute(default="agent")
     department = UnicodeAttribute(null=True)
     phone = UnicodeAttribute(null=True)  # E.164, for the sms notification target
+    disabled = BooleanAttribute(default=False)
+    auth_version = NumberAttribute(default=0)  # bumped by every change; writes check it (store.auth)
 
 
 class TokenItem(_Base):

@@ -201,7 +201,19 @@ def append_message(
 
 
 def save_if_unchanged(ticket: TicketItem) -> bool:
-    """Save the header only if its version is still the one read; False when someone changed it."""
+    """Save the header only if its version is still the one read; False when someone changed it.
+    Inside an authenticated request it is a one-item transaction, so the agent check rides along."""
+    from chalicelib.store import auth
+
+    if auth.current_guard() is not None:
+        try:
+            with transact_write() as tw:
+                tw.save(ticket)
+        except TransactWriteError as err:
+            if failed_conditions(err)[:1] == [True]:
+                return False
+            raise
+        return True
     try:
         ticket.save()
     except PutError as exc:

@@ -12,11 +12,43 @@ from pynamodb.transactions import TransactWrite
 from chalicelib.errors import ValidationFailed
 
 
+class GuardedTransactWrite(TransactWrite):
+    """A TransactWrite that, inside an authenticated request, also checks the agent is unchanged.
+
+    The check (``store.auth``) is the transaction's first item; callers never see it: if it
+    fails, ``AgentChanged`` is raised, otherwise its entry is removed from the cancellation
+    reasons so they line up with the items the caller added.
+    """
+
+    def _commit(self) -> Any:
+        from chalicelib.store import auth, keys
+        from chalicelib.store.models import AgentItem
+
+        guard = auth.current_guard()
+        if guard is None:
+            return super()._commit()
+        self._condition_check_items.insert(0, AgentItem.get_operation_kwargs_from_class(
+            keys.agent_pk(guard.agent_id), "AGENT",
+            condition=auth.unchanged_condition(AgentItem, guard.version)))
+        try:
+            return super()._commit()
+        except TransactWriteError as err:
+            reasons = err.cancellation_reasons
+            if reasons and reasons[0] is not None and reasons[0].code == "ConditionalCheckFailed":
+                auth.forget(guard.agent_id)
+                raise auth.AgentChanged("this agent was disabled or changed; authenticate again") from err
+            if reasons:
+                err.cause.cancellation_reasons = reasons[1:]
+            raise
+        finally:
+            del self._condition_check_items[0]
+
+
 def transact_write() -> TransactWrite:
-    """A TransactWrite on the service table (all-or-nothing writes)."""
+    """A TransactWrite on the service table (all-or-nothing writes; agent-checked in requests)."""
     from chalicelib.store.models import shared_connection
 
-    return TransactWrite(connection=shared_connection())
+    return GuardedTransactWrite(connection=shared_connection())
 
 
 def failed_conditions(err: TransactWriteError) -> list[bool]:

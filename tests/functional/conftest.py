@@ -48,9 +48,10 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
     monkeypatch.setenv("HELPDESK_RAW_BUCKET", env["HELPDESK_RAW_BUCKET"])
     monkeypatch.setenv("FORM_WEBHOOK_SECRET", FORM_SECRET)
     with mock_aws():
-        from chalicelib.store import raw, schema
+        from chalicelib.store import auth, raw, schema
 
         raw.reset_clients()
+        auth.forget()  # cached agents belong to the previous test's account
         region = "ap-northeast-1"
         schema.create_table(boto3.client("dynamodb", region_name=region), env["HELPDESK_TABLE"])
         boto3.client("s3", region_name=region).create_bucket(
