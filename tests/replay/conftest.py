@@ -12,14 +12,15 @@ RULES = Path(__file__).resolve().parents[2] / "rules"
 
 
 def candidate_rules(into: Path) -> Path:
-    """A copy of rules/ with the normal first-reply target 120 -> 60 and the warning 60 -> 30 min."""
+    """A copy of rules/ with the normal first-reply target 120 -> 60 and the warning 60 -> 30 (business) minutes before the deadline."""
     cand = into / "rules"
     shutil.copytree(RULES, cand)
     sla = json.loads((cand / "sla-default.json").read_text(encoding="utf-8"))
     sla["targets"]["normal"]["first_reply"] = 60
     (cand / "sla-default.json").write_text(json.dumps(sla, ensure_ascii=False, indent=2), encoding="utf-8")
     warn = json.loads((cand / "warn-assignee-1h-before-breach.json").read_text(encoding="utf-8"))
-    warn["at"]["offset_minutes"] = -30
+    key = "offset_business_minutes" if "offset_business_minutes" in warn["at"] else "offset_minutes"
+    warn["at"][key] = -30
     (cand / "warn-assignee-1h-before-breach.json").write_text(json.dumps(warn, indent=2), encoding="utf-8")
     return cand
 
