@@ -12,7 +12,7 @@ RULES = Path(__file__).resolve().parents[2] / "rules"
 
 
 def candidate_rules(into: Path) -> Path:
-    """A copy of rules/ with the normal first-reply target 120 -> 60 and the warning 60 -> 30 (business) minutes before the deadline."""
+    """A copy of rules/: normal first-reply target 120 -> 60, the warning 60 -> 30 business minutes before."""
     cand = into / "rules"
     shutil.copytree(RULES, cand)
     sla = json.loads((cand / "sla-default.json").read_text(encoding="utf-8"))
