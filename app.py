@@ -4,10 +4,12 @@ from chalice import Chalice
 
 from chalicelib import jobs, kpi_jobs, mail_jobs
 from chalicelib.api import agent, console, customers, escalations, outbox, reports, tickets, webhooks
+from chalicelib.instrument import instrument
 from chalicelib.log import configure_logging
 
 app = Chalice(app_name="helpdesk")
 configure_logging(app)
+instrument(app)
 app.register_blueprint(webhooks.bp)
 app.register_blueprint(tickets.bp)
 app.register_blueprint(agent.bp)

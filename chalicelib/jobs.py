@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from chalice import Blueprint, Rate
 
+from chalicelib import metrics
 from chalicelib.domain import utcnow
 from chalicelib.services import dispatch as dispatch_service
 from chalicelib.services import sweep as sweep_service
@@ -13,8 +16,17 @@ bp = Blueprint(__name__)
 
 @bp.schedule(Rate(1, unit=Rate.MINUTES), name="sweep")
 def sweep(event: object) -> dict:
-    """Every minute: fire due SLA breaches and automations, each exactly once."""
-    report = sweep_service.sweep(utcnow())
+    """Every minute: fire due SLA breaches and automations, each exactly once. ``SweepLag``: how
+    late this run started after its scheduled minute."""
+    now = utcnow()
+    scheduled = getattr(event, "time", None)
+    if isinstance(scheduled, str):
+        try:
+            lag = (now - datetime.fromisoformat(scheduled.replace("Z", "+00:00"))).total_seconds()
+            metrics.record("SweepLag", max(lag, 0.0) * 1000, metrics.MILLISECONDS)
+        except ValueError:
+            pass
+    report = sweep_service.sweep(now)
     return {"due": len(report.due_tickets), "fired": len(report.fired), "failed": report.failed}
 
 

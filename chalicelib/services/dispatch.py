@@ -24,8 +24,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from chalicelib import metrics
 from chalicelib.backoff import RetryPolicy, next_attempt_at, retry_policy
 from chalicelib.domain import Notification
+from chalicelib.log import correlate
 from chalicelib.plugin_manager import get_plugin_manager
 from chalicelib.secrets import get_secret
 from chalicelib.store import outbox as store_outbox
@@ -92,14 +94,19 @@ def _timeline(item: OutboxItem, event: dict[str, Any], now: datetime, actor: str
 def _record(item: OutboxItem, outcome: Attempt, now: datetime, policy: RetryPolicy) -> str:
     """Store the outcome of the attempt just made; returns the new state."""
     if outcome.delivered:
+        metrics.count("NotificationsSent")
         if store_outbox.mark_sent(item, now, outcome.detail):
             _timeline(item, _event(item, "notification_sent", detail=outcome.detail), now)
         return store_outbox.SENT
     retry_at = None if outcome.permanent else next_attempt_at(now, int(item.attempts), policy)
     if retry_at is not None:
+        metrics.count("NotificationsRetried")
         store_outbox.mark_retry(item, now, retry_at, outcome.detail)
         return store_outbox.PENDING
     if store_outbox.mark_failed(item, now, outcome.detail):
+        metrics.count("NotificationsFailed")
+        log.error("outbox %s (%s) failed for good after %s attempts: %s", item.outbox_id, item.target,
+                  item.attempts, outcome.detail)
         _timeline(item, _event(item, "notification_failed", error=outcome.detail), now)
     return store_outbox.FAILED
 
@@ -108,10 +115,12 @@ def deliver(outbox_id: str, now: datetime, policy: RetryPolicy | None = None) ->
     """Make one attempt at an item if it is due at ``now``; returns its new state, or None when it
     was not due or another dispatcher holds it."""
     policy = policy or retry_policy()
-    item = store_outbox.get(outbox_id)
-    if not store_outbox.is_due(item, now) or not store_outbox.claim(item, now, policy.lease_s):
-        return None
-    return _record(item, attempt(item), now, policy)
+    with correlate(outbox_id=outbox_id):
+        item = store_outbox.get(outbox_id)
+        if not store_outbox.is_due(item, now) or not store_outbox.claim(item, now, policy.lease_s):
+            return None
+        with correlate(ticket_id=int(item.ticket_id) if item.ticket_id is not None else None):
+            return _record(item, attempt(item), now, policy)
 
 
 def dispatch_due(now: datetime, limit: int = BATCH) -> DispatchReport:

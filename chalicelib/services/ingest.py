@@ -9,9 +9,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from chalicelib import metrics
 from chalicelib.directory import load_directory
 from chalicelib.domain import InboundMessage, InboundRequest
 from chalicelib.errors import Conflict, Unauthorized, UnknownChannel, ValidationFailed
+from chalicelib.log import correlate
 from chalicelib.plugin_manager import channel_names, get_plugin_manager
 from chalicelib.secrets import get_secret
 from chalicelib.services import flow, mail_events, thread_match
@@ -81,7 +83,8 @@ def ingest_all(messages: list[InboundMessage], raw_ref: str, now: datetime) -> D
             if result is not None:
                 outcome.results.append(result)
             continue
-        outcome.results.append(ingest_message(msg, raw_ref=raw_ref, now=now))
+        with correlate(delivery_id=raw_ref, channel=msg.channel):
+            outcome.results.append(ingest_message(msg, raw_ref=raw_ref, now=now))
     return outcome
 
 
@@ -120,10 +123,13 @@ def ingest_message(msg: InboundMessage, *, raw_ref: str | None, now: datetime) -
                                        prepare=flow.prepare_new_ticket(customer))
         if result.created and result.ticket is not None:
             flow.run_effects(result.ticket, result.effects, now)
-    log.info(
-        "ingested %s message %s -> ticket %s%s",
-        msg.channel, msg.dedupe_key, result.ticket_id, " (duplicate)" if result.duplicate else "",
-    )
+    if result.created and not result.duplicate:
+        metrics.count("TicketsCreated", channel=msg.channel)
+    with correlate(ticket_id=result.ticket_id):
+        log.info(
+            "ingested %s message %s -> ticket %s%s",
+            msg.channel, msg.dedupe_key, result.ticket_id, " (duplicate)" if result.duplicate else "",
+        )
     return result
 
 

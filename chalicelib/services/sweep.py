@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from chalicelib import metrics
+from chalicelib.log import correlate
+from chalicelib.services.evaluate import BREACH_PREFIX
 from chalicelib.services.flow import sweep_ticket
 from chalicelib.settings import get_settings
 from chalicelib.store import views
@@ -29,14 +33,22 @@ def sweep(now: datetime) -> SweepReport:
     conditional write, so it happens once. One ticket's failure is logged and
     does not stop the others; the ticket stays due and is retried next minute.
     """
+    started = time.monotonic()
     report = SweepReport()
     for number in views.due_ticket_numbers(now, get_settings().due_shards):
         report.due_tickets.append(number)
-        try:
-            report.fired += sweep_ticket(number, now)
-        except Exception:
-            log.exception("sweep of ticket %s failed", number)
-            report.failed.append(number)
+        with correlate(ticket_id=number):
+            try:
+                report.fired += sweep_ticket(number, now)
+            except Exception:
+                log.exception("sweep of ticket %s failed", number)
+                report.failed.append(number)
+    breaches = sum(1 for key in report.fired if key.startswith(BREACH_PREFIX))
+    metrics.count("SweepRuns")
+    metrics.count("SlaBreaches", breaches)
+    metrics.count("AutomationsFired", len(report.fired) - breaches)
+    metrics.count("SweepFailures", len(report.failed))
+    metrics.record("SweepDuration", (time.monotonic() - started) * 1000, metrics.MILLISECONDS)
     log.info("sweep at %s: %d due, %d fired, %d failed", now.isoformat(), len(report.due_tickets),
              len(report.fired), len(report.failed))
     return report
