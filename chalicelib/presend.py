@@ -60,6 +60,45 @@ class Draft:
     extra: Mapping[str, Any] = field(default_factory=dict)
 
 
+PRESEND_FILE = "checks/presend.json"
+PRESEND_SCHEMA: dict[str, Any] = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "title": "Pre-send checks (rules/checks/presend.json)",
+    "type": "object", "additionalProperties": False,
+    "properties": {
+        "$comment": {"type": "string"},
+        "placeholder_patterns": {"type": "array", "items": {"type": "string", "minLength": 1}},
+        "greeting_patterns": {"type": "array", "items": {"type": "string", "minLength": 1}},
+        "warning_words": {"type": "array", "items": {"type": "string", "minLength": 1}},
+    },
+}
+
+
+def check_config(rules_dir: Path) -> list[dict[str, Any]]:
+    """Problems of ``checks/presend.json`` as ``{file, pointer, message}``: schema, and every
+    pattern a valid regular expression."""
+    from jsonschema import Draft202012Validator
+
+    from chalicelib.engine.loader import read_json_file, schema_problems
+
+    path = rules_dir / PRESEND_FILE
+    if not path.is_file():
+        return []
+    data, errors = read_json_file(path, PRESEND_FILE)
+    if errors:
+        return errors
+    errors = schema_problems(PRESEND_FILE, data, Draft202012Validator(PRESEND_SCHEMA))
+    if errors:
+        return errors
+    for key in ("placeholder_patterns", "greeting_patterns"):
+        for i, pattern in enumerate(data.get(key, [])):
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                errors.append({"file": PRESEND_FILE, "pointer": f"/{key}/{i}", "message": f"bad pattern: {exc}"})
+    return errors
+
+
 def load_config(rules_dir: Path) -> PresendConfig:
     """Config from ``rules_dir/checks/presend.json`` added to the defaults (missing file: defaults)."""
     path = rules_dir / "checks" / "presend.json"

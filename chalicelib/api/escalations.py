@@ -20,6 +20,8 @@ ESCALATE = Draft202012Validator({
                    "note": {"type": "string", "minLength": 1, "maxLength": 5000},
                    "due_minutes": {"type": "integer", "minimum": 1, "maximum": 60 * 24 * 30}},
 })
+CANCEL = Draft202012Validator({"type": "object", "additionalProperties": False,
+                               "properties": {"reason": {"type": "string", "maxLength": 2000}}})
 DECLINE = Draft202012Validator({"type": "object", "additionalProperties": False, "required": ["reason"],
                                 "properties": {"reason": {"type": "string", "minLength": 1, "maxLength": 2000}}})
 
@@ -58,3 +60,16 @@ def decline(ticket_id: str) -> Response:
     body = read_json(request.raw_body, DECLINE)
     escalations.decline(parse_ticket_id(ticket_id), f"agent:{agent.agent_id}", body["reason"], utcnow())
     return json_response({"declined": True})
+
+
+@bp.route("/tickets/{ticket_id}/escalations/current", methods=["DELETE"])
+@handles_errors
+def cancel(ticket_id: str) -> Response:
+    """Cancel the open escalation (optional JSON body ``{"reason"}``): it ends, a timeline event
+    says who ended it and why, and no reminder, return or manager mail fires for it."""
+    request = bp.current_request
+    agent = authenticate(request)
+    body = read_json(request.raw_body, CANCEL) if request.raw_body else {}
+    ended = escalations.cancel(parse_ticket_id(ticket_id), f"agent:{agent.agent_id}", body.get("reason", ""),
+                               utcnow())
+    return json_response({"cancelled": True, "escalation": ended})

@@ -1,4 +1,10 @@
-"""``helpdesk check [RULES_DIR]``: validate every rule, calendar and template."""
+"""``helpdesk check [RULES_DIR]``: validate every file under the rules directory.
+
+Rules (meta-schema, conditions, references), calendars, templates (rendered with every
+variable), the department directory (``directory/departments.json``: JSON Schema with no
+unknown keys, ids, calendars, contact methods), the pre-send checks (``checks/presend.json``),
+and any other file: one the service would never read is an error, not silently ignored.
+"""
 
 from __future__ import annotations
 
@@ -10,9 +16,12 @@ from typing import Any
 
 from jsonschema import Draft202012Validator
 
+from chalicelib.directory import FILE as DIRECTORY_FILE
+from chalicelib.directory import check_directory
 from chalicelib.engine import RuleErrors, check_rules, load_rules, reference_errors
 from chalicelib.errors import schema_error
 from chalicelib.plugin_manager import build_plugin_manager, notification_targets
+from chalicelib.presend import PRESEND_FILE, check_config
 from chalicelib.sla.calendar import CALENDAR_SCHEMA, load_calendar
 from chalicelib.templates import check_template, check_text
 
@@ -45,9 +54,33 @@ def check_calendars(rules_dir: Path) -> list[dict[str, Any]]:
     return errors
 
 
+def stray_files(rules_dir: Path) -> list[dict[str, Any]]:
+    """Files under the rules directory that nothing reads (a ``.bak``, a typo'd extension, a
+    file in an unknown folder): each is an error, so an edit never silently does nothing."""
+    errors = []
+    for path in sorted(p for p in rules_dir.rglob("*") if p.is_file()):
+        rel = path.relative_to(rules_dir).as_posix()
+        parts = rel.split("/")
+        read = (
+            (len(parts) == 1 and rel.endswith(".json"))  # rules (check_rules reports the rest)
+            or (parts[0] in ("calendars", "templates") and len(parts) == 2 and rel.endswith(".json"))
+            or rel in (DIRECTORY_FILE, PRESEND_FILE)
+            or (len(parts) > 1 and parts[0] not in ("calendars", "templates", "directory", "checks"))
+        )
+        if not read:
+            errors.append({"file": rel, "pointer": "", "message": "not read by the service (rules are <id>.json "
+                           "here; calendars/<id>.json, templates/<name>.json, directory/departments.json, "
+                           "checks/presend.json)"})
+    return errors
+
+
 def check_all(rules_dir: Path) -> list[dict[str, Any]]:
-    """Every problem in a rules directory: rules, calendars, templates, and what rules refer to."""
-    errors = check_rules(rules_dir) + check_calendars(rules_dir)
+    """Every problem in a rules directory: rules, calendars, templates, the directory, pre-send
+    checks, stray files, and what rules refer to."""
+    calendar_ids = [p.stem for p in (rules_dir / "calendars").glob("*.json")]
+    targets = notification_targets(build_plugin_manager())
+    errors = check_rules(rules_dir) + check_calendars(rules_dir) + stray_files(rules_dir)
+    errors += check_directory(rules_dir, calendar_ids, targets) + check_config(rules_dir)
     template_dir = rules_dir / "templates"
     names = sorted(p.stem for p in template_dir.glob("*.json"))
     for name in names:
@@ -58,7 +91,6 @@ def check_all(rules_dir: Path) -> list[dict[str, Any]]:
             ruleset = load_rules(rules_dir)
         except RuleErrors as exc:
             return errors + exc.errors
-        targets = notification_targets(build_plugin_manager())
         errors += reference_errors(ruleset, notify_targets=targets, templates=names)
         errors += inline_template_errors(ruleset)
     return sorted(errors, key=lambda e: (e["file"], e["pointer"]))

@@ -97,9 +97,9 @@ def _read(path: Path, file: str) -> tuple[Any, list[dict[str, Any]]]:
     return data, errors
 
 
-def _schema_errors(file: str, data: Any) -> list[dict[str, Any]]:
+def _schema_errors(file: str, data: Any, validator: Draft202012Validator = _RULE_VALIDATOR) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
-    for err in _RULE_VALIDATOR.iter_errors(data):
+    for err in validator.iter_errors(data):
         path = [str(p) for p in err.absolute_path]
         inst = err.instance
         if err.validator == "required" and isinstance(inst, dict):
@@ -245,3 +245,15 @@ def reference_errors(ruleset: RuleSet, notify_targets: Iterable[str] | None = No
                 errors.append({"file": rule.file, "pointer": pointer,
                                "message": f"unknown {what} '{value}' (installed: {installed})"})
     return _sorted(errors)
+
+
+def read_json_file(path: Path, file: str) -> tuple[Any, list[dict[str, Any]]]:
+    """Parse a JSON file under the rules directory: ``(data, problems)``; invalid JSON, non-UTF-8
+    and duplicate keys are problems ``{file, pointer, message}``."""
+    return _read(path, file)
+
+
+def schema_problems(file: str, data: Any, validator: Draft202012Validator) -> list[dict[str, Any]]:
+    """Every ``validator`` error of ``data`` as ``{file, pointer, message}``, like rule files get
+    (an unknown key or a missing one is pointed at itself)."""
+    return _schema_errors(file, data, validator)

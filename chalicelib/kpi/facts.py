@@ -264,6 +264,9 @@ class _Replay:
     def on_escalation_answered(self, ev: Event, data: Mapping[str, Any]) -> None:
         self._close_escalation(ev.at, "answered")
 
+    def on_escalation_ended(self, ev: Event, data: Mapping[str, Any]) -> None:
+        self._close_escalation(ev.at, "ended")  # solved, closed or cancelled: neither answered nor returned
+
     def on_rule_fired(self, ev: Event, data: Mapping[str, Any]) -> None:
         if any((a or {}).get("type") == "return_to_queue" for a in data.get("actions") or []):
             self._close_escalation(ev.at, "returned")

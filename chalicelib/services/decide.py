@@ -25,6 +25,7 @@ from typing import Any
 from chalicelib.domain import Status
 from chalicelib.services.actions import Plan
 from chalicelib.services.document import document
+from chalicelib.services.escalation_state import end_on_status
 from chalicelib.services.evaluate import metrics_for, run_due, run_triggers, schedule
 from chalicelib.services.runtime import Runtime
 from chalicelib.sla.clocks import iso_z
@@ -63,8 +64,8 @@ def track_status(plan: Plan, now: datetime) -> None:
     log_ = list(sla.get("status_log") or [[iso_z(f["created_at"]), plan.original.get("status", Status.NEW.value)]])
     if log_[-1][1] != f["status"]:
         log_.append([iso_z(now), f["status"]])
-        if f["status"] == Status.SOLVED.value:
-            f["solved_at"] = now
+        if f["status"] == Status.SOLVED.value or (f["status"] == Status.CLOSED.value and not f.get("solved_at")):
+            f["solved_at"] = now  # closing without solving first stops the clocks too
     sla["status_log"] = log_
     f["sla"] = sla
 
@@ -75,9 +76,18 @@ def change_events(plan: Plan) -> list[dict[str, Any]]:
             for name, change in plan.changes().items() if name in TIMELINE_TYPES]
 
 
-def finish_evaluation(plan: Plan, customer: Mapping[str, Any], now: datetime, runtime: Runtime) -> None:
+def end_escalation_on_status(plan: Plan, now: datetime, actor: str = "system") -> None:
+    """Solving or closing the ticket (by anyone, or by a rule's action) ends its open escalation."""
+    ended = end_on_status(plan.fields, plan.original, actor, now)
+    if ended is not None:
+        plan.events.append(ended)
+
+
+def finish_evaluation(plan: Plan, customer: Mapping[str, Any], now: datetime, runtime: Runtime,
+                      actor: str = "system") -> None:
     """Recompute the SLA clocks on the planned fields and schedule the next sweep."""
     track_status(plan, now)
+    end_escalation_on_status(plan, now, actor)
     policy_id, metrics = metrics_for(plan.fields, runtime, document(plan.fields, customer, {}, now), now)
     schedule(plan.fields, runtime, document(plan.fields, customer, metrics, now), policy_id, metrics, now)
 
@@ -89,7 +99,7 @@ def evaluate_event(plan: Plan, customer: Mapping[str, Any], event: Mapping[str, 
     policy_id, metrics = metrics_for(plan.fields, runtime, document(plan.fields, customer, {}, now), now)
     doc = document(plan.fields, customer, metrics, now, event=event, changes=plan.changes())
     run_triggers(plan, runtime, doc, event_types, event_id)
-    finish_evaluation(plan, customer, now, runtime)
+    finish_evaluation(plan, customer, now, runtime, str(event.get("actor") or "system"))
     plan.events = change_events(plan) + plan.events
     return plan
 
@@ -173,7 +183,7 @@ def sweep_plan(fields: Mapping[str, Any], customer: Mapping[str, Any], now: date
     plan = Plan(fields=dict(fields), original=dict(fields))
     policy_id, metrics = metrics_for(plan.fields, runtime, document(plan.fields, customer, {}, now), now)
     keys = run_due(plan, runtime, document(plan.fields, customer, metrics, now), policy_id, metrics, now)
-    finish_evaluation(plan, customer, now, runtime)
+    finish_evaluation(plan, customer, now, runtime, "system:sweep")
     plan.events = change_events(plan) + plan.events
     moved = any(plan.fields.get(k) != fields.get(k) for k in SCHEDULE_FIELDS)
     return SweepDecision(plan, keys, bool(keys or plan.events or plan.effects or moved))

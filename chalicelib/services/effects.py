@@ -18,6 +18,7 @@ After the commit, ``run_effects`` attempts the queued notifications at once
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
@@ -30,7 +31,9 @@ from chalicelib.plugin_manager import get_plugin_manager, notification_targets
 from chalicelib.recipients import resolve
 from chalicelib.secrets import get_secret
 from chalicelib.services import dispatch, outbound
+from chalicelib.services.runtime import get_runtime
 from chalicelib.settings import get_settings
+from chalicelib.sla.display import local_time, minutes_left, zone_for
 from chalicelib.sla.labels import remaining_label
 from chalicelib.store import agents, tickets
 from chalicelib.store import outbox as store_outbox
@@ -49,25 +52,55 @@ def _agent(agent_id: str) -> dict[str, Any] | None:
 
 
 def ticket_link(ticket_id: int) -> str:
-    """The agent UI/API link of a ticket (absolute when ``HELPDESK_PUBLIC_BASE_URL`` is set)."""
-    return f"{get_settings().public_base_url}/tickets/{ticket_id}"
+    """The console's page of a ticket: ``HELPDESK_PUBLIC_BASE_URL`` + ``/console#/ticket/N``
+    (``make run`` sets the base URL; deployed, set it to the API's URL)."""
+    return f"{get_settings().public_base_url}/console#/ticket/{ticket_id}"
+
+
+def calendar_zone(ticket: TicketItem, to: Any = None) -> str | None:
+    """The zone of the calendar a notification's times belong to: the escalation's for its contact,
+    else the ticket's SLA policy's calendar."""
+    runtime = get_runtime()
+    esc = ticket.escalation or {}
+    if to == "escalation_contact" and esc.get("calendar") in runtime.calendars:
+        return runtime.calendars[esc["calendar"]].timezone
+    rule = runtime.rules.get((ticket.sla or {}).get("policy") or "")
+    calendar = runtime.calendars.get(getattr(rule, "calendar", None) or "")
+    return calendar.timezone if calendar is not None else None
+
+
+def _deadline(sla: Mapping[str, Any], metric: str | None, now: datetime, zone: str, lang: str) -> dict[str, Any]:
+    """The deadline section: local time with its zone and the true wall-clock time left (cut to
+    the minute), plus the business minutes left on the calendar."""
+    due = sla.get("due_at")
+    business = sla.get("business_minutes_remaining")
+    left = minutes_left(datetime.fromisoformat(str(due).replace("Z", "+00:00")), now) if due else None
+    return {"metric": metric, "due_at": due, "due_local": local_time(due, zone), "timezone": zone,
+            "minutes_remaining": math.floor(left) if left is not None else business,
+            "business_minutes_remaining": business,
+            "remaining": remaining_label(left if left is not None else business, lang) if (
+                left is not None or business is not None) else ""}
 
 
 def template_context(ticket: TicketItem, effect: Mapping[str, Any], now: datetime,
-                     lang: str = DEFAULT_LANG) -> dict[str, Any]:
-    """Variables a template sees (the same names ``templates.sample_context`` checks)."""
+                     lang: str = DEFAULT_LANG, zone: str | None = None) -> dict[str, Any]:
+    """Variables a template sees (the same names ``templates.sample_context`` checks); times in
+    ``zone`` (the recipient's, else the calendar's) with the zone named."""
+    zone = zone or zone_for(None, calendar_zone(ticket, effect.get("to")))
     metric = effect.get("metric")
     sla = (ticket.sla or {}).get("metrics", {}).get(metric or "", {})
-    minutes = sla.get("business_minutes_remaining")
     agent = agents.get_agent(ticket.assignee) if ticket.assignee else None
     doc = tickets.ticket_to_dict(ticket)
+    esc = dict(ticket.escalation or {})
+    if esc.get("due_at"):
+        esc["due_local"] = local_time(esc["due_at"], zone)
     return {
         "ticket": {**doc, "url": ticket_link(doc["id"]), "fields": {}},
         "customer": {"id": ticket.customer_id, "name": ticket.customer_name or "", "email": ticket.customer_email},
         "agent": {"id": ticket.assignee, "name": agent.name if agent else "", "email": agent.email if agent else ""},
-        "deadline": {"metric": metric, "due_at": sla.get("due_at"), "minutes_remaining": minutes,
-                     "remaining": remaining_label(minutes, lang) if minutes is not None else ""},
-        "escalation": ticket.escalation or {},
+        "deadline": _deadline(sla, metric, now, zone, lang),
+        "escalation": esc,
+        "now_local": local_time(now, zone),
         "rule": {"id": effect.get("rule_id")},
     }
 
@@ -120,8 +153,9 @@ def notification_item(ticket: TicketItem, effect: Mapping[str, Any], now: dateti
     data = {"person": who.person, "link": ticket_link(number), "metric": effect.get("metric"),
             "reply_to": _reply_to(ticket, effect)}
     problem = who.problem if target in targets else f"no plugin delivers to target {target!r}"
+    zone = zone_for(who.person, calendar_zone(ticket, to))
     try:
-        context = template_context(ticket, effect, now, lang)
+        context = template_context(ticket, effect, now, lang, zone)
         rendered = render_for(target, effect, context, lang)
         data.update(ticket=context["ticket"] | {"sla": None}, deadline=context["deadline"])
     except Exception as exc:  # noqa: BLE001 - any rendering error fails this notification, visibly

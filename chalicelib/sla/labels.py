@@ -5,9 +5,12 @@ Labels format whatever minutes they are given: pass
 ``(due_at - now)`` in minutes for wall-clock time. A "day" is 1440 minutes
 (24 hours), not a working day.
 
-Rounding: minutes round away from zero to whole minutes (0.2 left shows
-"1m left", so a label never says 0 before the deadline); hours show with their
-minutes below one day; from one day on only whole days show.
+Rounding (the same rule as every time shown to a person, ``chalicelib.sla.display``):
+never promise more time than there is. Minutes are cut to whole minutes
+(67 s left is "残り1分", not "残り2分"); under one minute left is "残り1分未満" /
+"under 1m left"; under one minute overdue is "期限超過" / "overdue"; hours
+show with their minutes below one day; from one day on only whole days show
+(2 days 23 hours left is "残り2日").
 """
 
 from __future__ import annotations
@@ -16,9 +19,11 @@ import math
 
 _WORDS = {
     "ja": {"d": "{}日", "h": "{}時間", "m": "{}分", "sep": "",
-           "left": "残り{}", "over": "{}超過", "overdue": "期限超過", "paused": "停止中 "},
+           "left": "残り{}", "over": "{}超過", "overdue": "期限超過", "paused": "停止中 ",
+           "under": "残り1分未満"},
     "en": {"d": "{}d", "h": "{}h", "m": "{}m", "sep": " ",
-           "left": "{} left", "over": "{} overdue", "overdue": "overdue", "paused": "paused, "},
+           "left": "{} left", "over": "{} overdue", "overdue": "overdue", "paused": "paused, ",
+           "under": "under 1m left"},
 }
 URGENCIES = ("breached", "at_risk", "ok", "paused")
 
@@ -33,7 +38,7 @@ def _lang(lang: str) -> dict[str, str]:
 def duration_label(minutes: float, lang: str = "ja") -> str:
     """A duration without sign: 45 → "45分"/"45m", 90 → "1時間30分"/"1h 30m", 3000 → "2日"/"2d"."""
     words = _lang(lang)
-    total = math.ceil(round(abs(minutes), 6))  # no 44.0000001 -> 45
+    total = math.floor(round(abs(minutes), 6))  # 44.9999999 is 45 (float noise), 44.9 is 44
     if total >= 1440:
         return words["d"].format(total // 1440)
     hours, mins = divmod(total, 60)
@@ -52,10 +57,11 @@ def remaining_label(
     gives "期限超過" / "overdue"; ``paused`` prefixes "停止中 " / "paused, ".
     """
     words = _lang(lang)
-    if minutes < 0:
-        text = words["over"].format(duration_label(minutes, lang))
-    elif breached:
-        text = words["overdue"]
+    whole = math.floor(round(abs(minutes), 6))
+    if minutes < 0 or breached:
+        text = words["over"].format(duration_label(minutes, lang)) if minutes < 0 and whole else words["overdue"]
+    elif whole == 0:
+        text = words["under"]
     else:
         text = words["left"].format(duration_label(minutes, lang))
     return words["paused"] + text if paused else text

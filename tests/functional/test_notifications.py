@@ -260,7 +260,7 @@ def test_generic_webhook_signature_verifies_with_the_documented_recipe(client, n
     assert payload["type"] == "helpdesk.notification" and payload["ticket_id"] == number
     assert payload["id"] == headers["x-helpdesk-delivery"] == items("sent")[0]["id"]
     assert payload["subject"] == f"[#{number}] 新しいお問い合わせ: クーポンが適用されません"
-    assert payload["link"] == f"/tickets/{number}"
+    assert payload["link"] == f"/console#/ticket/{number}"
 
 
 def test_a_notification_nobody_can_receive_is_failed_on_the_timeline_in_the_same_commit(client, notify_env):
@@ -290,7 +290,7 @@ def test_sms_goes_to_the_assignees_phone_through_sns(client, notify_env, monkeyp
                              body=json.dumps({"assignee": "sato"}))
     assert resp.status_code == 200, resp.body
     texts = list(sns_backends[DEFAULT_ACCOUNT_ID]["ap-northeast-1"].sms_messages.values())
-    assert texts == [("+819012345678", f"#{number} /tickets/{number}")]
+    assert texts == [("+819012345678", f"#{number} /console#/ticket/{number}")]
 
 
 def test_cli_lists_failed_notifications_and_redrives_one(client, notify_env, receiver, monkeypatch, capsys):

@@ -219,10 +219,15 @@ def test_shipped_escalation_automation() -> None:
     rules = load_rules(ROOT / "rules")
     escalated = doc(escalated=True, escalation_department="warehouse")
     deadlines = {"escalation": (T0, "escalation:abc")}
-    [firing] = due_automations(rules, escalated, deadlines, set(), T0)
+
+    def wall(_clock: str, at: datetime, minutes: int) -> datetime:
+        return at + timedelta(minutes=minutes)
+    [firing] = due_automations(rules, escalated, deadlines, set(), T0, wall)
     assert firing.rule_id == "return-unanswered-escalation"
     assert [a["type"] for a in firing.actions] == ["return_to_queue", "notify", "add_note"]
-    assert due_automations(rules, doc(), deadlines, set(), T0) == []  # no longer escalated
+    assert due_automations(rules, doc(), deadlines, set(), T0, wall) == []  # no longer escalated
+    [reminder] = due_automations(rules, escalated, deadlines, set(), T0 - timedelta(minutes=59), wall)
+    assert reminder.rule_id == "remind-escalation-contact-before-deadline"
 
 
 @dataclass

@@ -15,8 +15,13 @@ from chalicelib.sla.labels import duration_label, remaining_label, urgency
         (90, "残り1時間30分", "1h 30m left"),
         (1440, "残り1日", "1d left"),
         (3000, "残り2日", "2d left"),
-        (0, "残り0分", "0m left"),
-        (0.2, "残り1分", "1m left"),  # never "0" before the deadline
+        (0, "残り1分未満", "under 1m left"),
+        (0.2, "残り1分未満", "under 1m left"),  # never "0" before the deadline
+        (67 / 60, "残り1分", "1m left"),  # 67 s: cut, never "残り2分" (more time than there is)
+        (119.99, "残り1時間59分", "1h 59m left"),
+        (2879, "残り1日", "1d left"),
+        (-0.5, "期限超過", "overdue"),  # 30 s late
+        (-61 / 60, "1分超過", "1m overdue"),
         (-120, "2時間超過", "2h overdue"),
         (-5, "5分超過", "5m overdue"),
         (-2880, "2日超過", "2d overdue"),
