@@ -14,8 +14,12 @@ import pytest
 from chalicelib.services import runtime
 from chalicelib.services.sweep import sweep
 from tests.conftest import ROOT
+from tests.functional import test_escalation as base
 from tests.functional.conftest import auth
-from tests.functional.test_escalation import JSON, TUESDAY_1000, _escalate, _new_ticket, _ticket, clock, plugins  # noqa: F401
+from tests.functional.test_escalation import JSON, TUESDAY_1000, _escalate, _new_ticket, _ticket
+
+clock = base.clock  # the same fixtures as the escalation tests
+plugins = base.plugins
 
 JST = ZoneInfo("Asia/Tokyo")
 
