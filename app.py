@@ -3,7 +3,7 @@
 from chalice import Chalice
 
 from chalicelib import jobs, kpi_jobs, mail_jobs
-from chalicelib.api import agent, console, customers, escalations, outbox, reports, tickets, webhooks
+from chalicelib.api import agent, agents, bulk, console, customers, escalations, outbox, reports, tickets, webhooks
 from chalicelib.instrument import instrument
 from chalicelib.log import configure_logging
 
@@ -13,6 +13,8 @@ instrument(app)
 app.register_blueprint(webhooks.bp)
 app.register_blueprint(tickets.bp)
 app.register_blueprint(agent.bp)
+app.register_blueprint(agents.bp)
+app.register_blueprint(bulk.bp)
 app.register_blueprint(escalations.bp)
 app.register_blueprint(outbox.bp)
 app.register_blueprint(jobs.bp)

@@ -123,3 +123,16 @@ def helpdesk_notify(notification: Notification, get_secret: SecretGetter) -> Del
     redriven); raise an exception on a transient failure so the dispatcher
     retries with backoff. Return ``None`` when the target is not yours.
     """
+
+
+@hookspec(firstresult=True)
+def helpdesk_search_tickets(query: str, filters: dict[str, Any], limit: int) -> list[int] | None:
+    """Called by ``GET /tickets?q=`` (the console's search box) before the built-in search,
+    for queries that are not a ticket number.
+
+    ``query`` is the text as typed; ``filters`` the other query parameters
+    (``tag``, ``status``, ``assignee``, ...). Return the matching ticket numbers,
+    best first, at most ``limit`` (the API loads and shows them in that order),
+    e.g. from an OpenSearch index you keep up to date from the table's stream.
+    Return ``None`` to leave the query to the built-in DynamoDB inverted index.
+    """

@@ -64,7 +64,7 @@ def person_for(to: Any, ticket: Mapping[str, Any], directory: Directory, get_age
         return {"id": ticket["assignee"], "name": ticket["assignee"], **agent}
     if to == "customer":
         return {"id": ticket.get("customer_id"), "name": ticket.get("customer_name") or "",
-                "email": ticket.get("customer_email")}
+                "email": ticket.get("customer_email"), "lang": ticket.get("customer_lang")}
     if to == "escalation_contact":
         return _contact((ticket.get("escalation") or {}).get("contact"), directory)
     if to == "department_manager":

@@ -4,6 +4,10 @@
   and ``merged_from``), identities and tickets, newest first.
 - ``GET /tickets/{id}/customer``: the ticket's customer and the customer's
   *other* tickets (what the ticket screen shows beside the thread).
+- ``PATCH /customers/{id}`` ``{"vip", "lang", "name", "notes"}``: VIP (supervisors and
+  admins: it changes the SLA policy) makes the shipped ``vip-priority`` and
+  ``sla-vip`` rules apply to the customer's next tickets; ``lang`` picks the
+  language of acknowledgements and mails to them. Audited on ``GET /audit``.
 - ``POST /customers/{id}/merge`` ``{"customer_id": "<other>"}``: merge the other
   customer into ``{id}`` (identities, tickets, profile); the other is marked
   ``merged_into``. Repeating a merge is harmless.
@@ -15,11 +19,13 @@ import json
 from typing import Any
 
 from chalice import Blueprint
+from jsonschema import Draft202012Validator
 
 from chalicelib.api.common import authenticate, handles_errors, json_response
+from chalicelib.api.tickets import read_json
 from chalicelib.domain import utcnow
-from chalicelib.errors import NotFound, ValidationFailed, schema_error
-from chalicelib.store import customers, tickets
+from chalicelib.errors import Forbidden, NotFound, ValidationFailed, schema_error
+from chalicelib.store import audit, customers, tickets
 from chalicelib.store.models import CustomerItem, TicketItem
 
 bp = Blueprint(__name__)
@@ -38,6 +44,8 @@ def _customer_doc(customer: CustomerItem, exclude_ticket: int | None = None) -> 
         "name": customer.name,
         "email": customer.email,
         "vip": bool(customer.vip),
+        "lang": customer.lang or "ja",
+        "notes": customer.notes or "",
         "tags": sorted(customer.tags or []),
         "identities": customers.list_identities(customer.customer_id),
         "tickets" if exclude_ticket is None else "other_tickets": [_ticket_summary(t) for t in own],
@@ -90,3 +98,29 @@ def merge_customer(customer_id: str):
         raise ValidationFailed([schema_error(["customer_id"], "required: the id of the customer to merge in")])
     result = customers.merge_customers(customer_id, other, utcnow())
     return json_response({**result, "customer": _customer_doc(_resolve(customer_id))})
+
+
+PATCH_SCHEMA: dict[str, Any] = {
+    "type": "object", "additionalProperties": False, "minProperties": 1,
+    "properties": {"vip": {"type": "boolean"}, "lang": {"enum": ["ja", "en"]},
+                   "name": {"type": ["string", "null"], "minLength": 1, "maxLength": 200},
+                   "notes": {"type": ["string", "null"], "maxLength": 5000}},
+}
+_patch = Draft202012Validator(PATCH_SCHEMA)
+VIP_ROLES = ("supervisor", "admin")
+
+
+@bp.route("/customers/{customer_id}", methods=["PATCH"])
+@handles_errors
+def update_customer(customer_id: str):
+    """Change VIP (supervisor/admin), language, name or notes; the change is audited."""
+    request = bp.current_request
+    agent = authenticate(request)
+    change = read_json(request.raw_body, _patch)
+    if "vip" in change and agent.role not in VIP_ROLES:
+        raise Forbidden("only a supervisor or an admin can change a customer's VIP status")
+    customer, changed = customers.update_customer(customer_id, change)
+    if changed:
+        audit.record("customer_updated", actor=f"agent:{agent.agent_id}", target=f"customer:{customer.customer_id}",
+                     data={"changes": changed}, now=utcnow())
+    return json_response(_customer_doc(_resolve(customer.customer_id)))

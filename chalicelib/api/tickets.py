@@ -11,7 +11,7 @@ from jsonschema import Draft202012Validator
 from chalicelib.api.common import authenticate, handles_errors, int_param, json_response
 from chalicelib.domain import Priority, Status, utcnow
 from chalicelib.errors import NotFound, ValidationFailed, schema_error
-from chalicelib.services import flow
+from chalicelib.services import flow, search
 from chalicelib.services.presenter import present
 from chalicelib.store import customers, tickets, views
 
@@ -22,11 +22,38 @@ bp = Blueprint(__name__)
 @handles_errors
 def me():
     """The authenticated agent."""
+    from chalicelib.store.agents import agent_to_dict
+
     agent = authenticate(bp.current_request)
-    return json_response(
-        {"id": agent.agent_id, "name": agent.name, "email": agent.email, "role": agent.role,
-         "department": agent.department}
-    )
+    return json_response(agent_to_dict(agent))
+
+
+LIST_QUERY_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {
+        "view": {"enum": [*views.VIEWS, *views.SLA_VIEWS]},
+        "limit": {"type": "string", "pattern": "^[0-9]{1,3}$"},
+        "cursor": {"type": "string", "maxLength": 2000},
+        "order": {"enum": ["oldest", "newest"]},
+        "window": {"type": "string", "pattern": "^[0-9]{1,5}$"},
+        "lang": {"enum": ["ja", "en"]},
+        "q": {"type": "string", "minLength": 1, "maxLength": 200},
+        "assignee": {"type": "string", "minLength": 1, "maxLength": 200},
+        "department": {"type": "string", "minLength": 1, "maxLength": 200},
+        "tag": {"type": "string", "pattern": r"^\S{1,64}$"},
+        "channel": {"type": "string", "minLength": 1, "maxLength": 64},
+        "priority": {"enum": [p.value for p in Priority]},
+        "status": {"enum": [s.value for s in Status]},
+    },
+}
+_list_query = Draft202012Validator(LIST_QUERY_SCHEMA)
+
+
+def _query_errors(params: dict[str, str]) -> None:
+    errors = list(_list_query.iter_errors(params))
+    if errors:
+        raise ValidationFailed.from_schema_errors(errors)
 
 
 @bp.route("/tickets", methods=["GET"])
@@ -34,24 +61,38 @@ def me():
 def list_tickets():
     """``?view=`` (new, unassigned, mine, open, pending, on-hold, solved, closed, all, at_risk,
     breached, escalated), ``limit`` (1-100), ``cursor`` (from the previous page), ``order`` (oldest|newest),
-    ``window`` (at_risk: minutes ahead, default 60), ``lang`` (ja|en labels)."""
+    ``window`` (at_risk: minutes ahead, default 60), ``lang`` (ja|en labels); filters ``assignee``
+    (``none``: nobody), ``department``, ``tag``, ``channel``, ``priority``, ``status``; ``q`` searches
+    (ticket number, customer identity, ``tag:x``, subject words; see ``services.search``)."""
     request = bp.current_request
     agent = authenticate(request)
     params = dict(request.query_params or {})
+    _query_errors(params)
     view = params.get("view", "all")
     limit = int_param(params, "limit", 25, 1, 100)
     lang = "en" if params.get("lang") == "en" else "ja"
+    filters = {k: params[k] for k in views.FILTERS if params.get(k)}
+    if filters.get("assignee") == "me":
+        filters["assignee"] = agent.agent_id
     now = utcnow()
-    if view in views.SLA_VIEWS:
+    body: dict[str, Any] = {"view": view}
+    if params.get("q"):
+        kind, found = search.find(params["q"], filters, limit)
+        items, cursor = [t for t in found if views.matches(t, filters)], None
+        body.update(view="search", q=params["q"], search_kind=kind)
+    elif view in views.SLA_VIEWS:
         window = int_param(params, "window", 60, 1, 7 * 24 * 60)
-        items, cursor = views.sla_view(view, now, window, limit), None
+        items, cursor = [t for t in views.sla_view(view, now, window, limit) if views.matches(t, filters)], None
+    elif view == "all" and list(filters) == ["tag"] and not params.get("cursor"):
+        items, cursor = search.tag_page(filters["tag"], limit), None
     else:
         items, cursor = views.list_view(
-            view, agent_id=agent.agent_id, limit=limit, cursor=params.get("cursor"),
+            view, agent_id=agent.agent_id, limit=limit, cursor=params.get("cursor"), filters=filters,
             newest_first=params.get("order", "newest" if view in ("all", "solved", "closed") else "oldest")
             == "newest",
         )
-    return json_response({"view": view, "tickets": [present(t, now, lang) for t in items], "next_cursor": cursor})
+    body.update(tickets=[present(t, now, lang) for t in items], next_cursor=cursor)
+    return json_response(body)
 
 
 def parse_ticket_id(raw_id: str) -> int:
@@ -77,7 +118,7 @@ def get_ticket(ticket_id: str):
     return json_response(body)
 
 
-_TAGS = {"type": "array", "items": {"type": "string", "pattern": r"^\\S{1,64}$"}, "uniqueItems": True, "maxItems": 50}
+_TAGS = {"type": "array", "items": {"type": "string", "pattern": r"^\S{1,64}$"}, "uniqueItems": True, "maxItems": 50}
 PATCH_SCHEMA: dict[str, Any] = {
     "type": "object",
     "minProperties": 1,

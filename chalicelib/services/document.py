@@ -16,7 +16,7 @@ def customer_fields(customer: CustomerItem | None) -> dict[str, Any]:
     if customer is None:
         return {}
     return {"id": customer.customer_id, "name": customer.name, "email": customer.email,
-            "vip": bool(customer.vip), "tags": sorted(customer.tags or [])}
+            "vip": bool(customer.vip), "tags": sorted(customer.tags or []), "lang": customer.lang or "ja"}
 
 
 def document(

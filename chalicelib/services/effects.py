@@ -47,8 +47,19 @@ def _agent(agent_id: str) -> dict[str, Any] | None:
     agent = agents.get_agent(agent_id)
     if agent is None:
         return None
-    return {"id": agent.agent_id, "name": agent.name, "email": agent.email, "phone": agent.phone,
-            "department": agent.department}
+    person = {"id": agent.agent_id, "name": agent.name, "email": agent.email, "phone": agent.phone,
+              "department": agent.department, "lang": agent.lang}
+    if agent.slack_channel:
+        person["slack_channel"] = agent.slack_channel
+    return person
+
+
+def customer_lang(ticket: TicketItem) -> str:
+    """The language the ticket's customer reads (their record's ``lang``, else the default)."""
+    from chalicelib.store import customers
+
+    customer = customers.get_customer(ticket.customer_id) if ticket.customer_id else None
+    return (customer.lang if customer is not None else None) or DEFAULT_LANG
 
 
 def ticket_link(ticket_id: int) -> str:
@@ -148,7 +159,10 @@ def notification_item(ticket: TicketItem, effect: Mapping[str, Any], now: dateti
     number = int(ticket.number)
     common = {"dedupe_key": _dedupe_key(ticket, effect, now), "ticket_id": number, "rule_id": effect.get("rule_id"),
               "target": target, "to": to, "now": now}
-    who = resolve(target, to, _recipient_facts(ticket), directory, _agent)
+    facts = _recipient_facts(ticket)
+    if to == "customer":
+        facts["customer_lang"] = customer_lang(ticket)
+    who = resolve(target, to, facts, directory, _agent)
     lang = str(effect.get("lang") or (who.person or {}).get("lang") or DEFAULT_LANG)
     data = {"person": who.person, "link": ticket_link(number), "metric": effect.get("metric"),
             "reply_to": _reply_to(ticket, effect)}
@@ -210,7 +224,8 @@ def run_effects(ticket: TicketItem, effects: list[dict[str, Any]], now: datetime
         if effect.get("type") != "auto_reply":
             continue
         try:
-            rendered = render_for(None, effect, template_context(ticket, effect, now), DEFAULT_LANG)
+            lang = str(effect.get("lang") or customer_lang(ticket))
+            rendered = render_for(None, effect, template_context(ticket, effect, now, lang), lang)
             events.append(_auto_reply(ticket, effect, rendered, now))
         except Exception as exc:
             log.exception("auto-reply of rule %s failed", effect.get("rule_id"))

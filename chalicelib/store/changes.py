@@ -12,7 +12,7 @@ from ulid import ULID
 
 from chalicelib.errors import Conflict
 from chalicelib.settings import get_settings
-from chalicelib.store import keys, outbox
+from chalicelib.store import keys, outbox, search
 from chalicelib.store.models import EventItem, FiringItem, OutboxItem, TicketItem
 from chalicelib.store.tx import failed_conditions, transact_write
 
@@ -94,10 +94,12 @@ def commit(ticket: TicketItem, events: Iterable[Mapping[str, Any]], firing_keys:
             for extra in extra_items:
                 tw.save(extra)
             outbox.save_new(tw, notifications)
+            search.stage(tw, ticket)
     except TransactWriteError as err:
         if any(failed_conditions(err)):
             raise Conflict("ticket changed or firing already recorded", {"ticket_id": number}) from err
         raise
+    search.committed(ticket)
     return items
 
 

@@ -182,3 +182,22 @@ def _move_ticket(ticket: Any, old_id: str, new_id: str) -> int | None:
             if exc.cause_response_code != "ConditionalCheckFailedException":
                 raise
     raise Conflict(f"ticket {number} kept changing while merging customers", {"ticket_id": number})
+
+
+def update_customer(customer_id: str, change: dict[str, Any]) -> tuple[CustomerItem, dict[str, Any]]:
+    """Set ``vip``, ``lang``, ``name``, ``notes`` (``None`` clears); returns the customer and what changed."""
+    customer = resolve_customer(customer_id)
+    if customer is None:
+        raise NotFound(f"customer {customer_id!r} not found")
+    changed: dict[str, Any] = {}
+    actions = []
+    for name, value in change.items():
+        old = getattr(customer, name)
+        if old == value:
+            continue
+        changed[name] = {"from": old, "to": value}
+        attr = getattr(CustomerItem, name)
+        actions.append(attr.remove() if value is None else attr.set(value))
+    if actions:
+        customer.update(actions=actions)
+    return customer, changed

@@ -193,6 +193,18 @@ class TicketItem(_Base):
     by_customer = CustomerTicketsIndex()
     escalated = EscalatedIndex()
 
+    @classmethod
+    def from_raw_data(cls, data: dict[str, Any]) -> TicketItem:
+        """Load an item and remember its tags: the search index is updated by the difference."""
+        item = super().from_raw_data(data)
+        item.indexed_tags = frozenset(item.tags or ())
+        return item
+
+    def deserialize(self, attribute_values: dict[str, dict[str, Any]]) -> None:
+        """As pynamodb does, and remember the tags as stored (see ``from_raw_data``)."""
+        super().deserialize(attribute_values)
+        self.indexed_tags = frozenset(self.tags or ())
+
     def serialize(self, null_check: bool = True) -> dict[str, dict[str, Any]]:
         """Derive the escalated-view index attributes from ``escalation`` on every write path."""
         esc = self.escalation or {}
@@ -263,6 +275,9 @@ class CustomerItem(_Base):
     merged_into = UnicodeAttribute(null=True)
     vip = BooleanAttribute(default=False)
     tags = UnicodeSetAttribute(null=True)
+    lang = UnicodeAttribute(null=True)  # "ja" | "en": acknowledgements and mails to the customer
+    notes = UnicodeAttribute(null=True)
+    erased_at = UTCDateTimeAttribute(null=True)  # GDPR erasure: personal data removed
 
 
 class IdentityItem(_Base):
@@ -292,6 +307,14 @@ class DedupeItem(_Base):
     expires_at = TTLAttribute(null=True)
 
 
+class AgentsIndex(GlobalSecondaryIndex["AgentItem"]):
+    """Every agent by id (``agent_list`` is the constant "AGENTS"): the agents page, never a scan."""
+
+    Meta = _index(schema.AGENTS_INDEX)
+    agent_list = UnicodeAttribute(hash_key=True)
+    agent_id = UnicodeAttribute(range_key=True)
+
+
 class AgentItem(_Base):
     """An agent. ``pk=AGENT#<id>``, ``sk=AGENT``."""
 
@@ -301,8 +324,36 @@ class AgentItem(_Base):
     role = UnicodeAttribute(default="agent")
     department = UnicodeAttribute(null=True)
     phone = UnicodeAttribute(null=True)  # E.164, for the sms notification target
+    slack_channel = UnicodeAttribute(null=True)  # for the slack notification target
+    lang = UnicodeAttribute(null=True)  # "ja" | "en": notifications to this agent
     disabled = BooleanAttribute(default=False)
     auth_version = NumberAttribute(default=0)  # bumped by every change; writes check it (store.auth)
+    token_hashes = UnicodeSetAttribute(null=True)  # the valid tokens; rotation replaces them
+    agent_list = UnicodeAttribute(default="AGENTS")
+    created_at = UTCDateTimeAttribute(null=True)
+    updated_at = UTCDateTimeAttribute(null=True)
+
+    everyone = AgentsIndex()
+
+
+class SearchItem(_Base):
+    """One inverted-index posting: ``pk=SRCH#<term>``, ``sk=<created_at>#<number>`` (newest last).
+
+    Terms are ``tag:<tag>`` and subject words/bigrams ``w:<token>`` (``store.search``).
+    """
+
+    ticket_id = NumberAttribute()
+
+
+class AuditItem(_Base):
+    """One entry of the admin timeline: ``pk=AUDIT``, ``sk=EV#<ulid>``."""
+
+    event_id = UnicodeAttribute()
+    type = UnicodeAttribute()
+    at = UTCDateTimeAttribute()
+    actor = UnicodeAttribute()
+    target = UnicodeAttribute()
+    data = JSONAttribute(null=True)
 
 
 class TokenItem(_Base):

@@ -19,6 +19,7 @@ CUSTOMER_INDEX = "ByCustomer"
 OUTBOX_INDEX = "OutboxByState"
 EVENT_DAY_INDEX = "EventsByDay"
 ESCALATED_INDEX = "Escalated"
+AGENTS_INDEX = "Agents"
 TTL_ATTRIBUTE = "expires_at"
 
 
@@ -55,6 +56,8 @@ def table_definition(table_name: str) -> dict[str, Any]:
             {"AttributeName": "ev_day", "AttributeType": "S"},
             {"AttributeName": "esc_list", "AttributeType": "S"},
             {"AttributeName": "esc_due_at", "AttributeType": "N"},
+            {"AttributeName": "agent_list", "AttributeType": "S"},
+            {"AttributeName": "agent_id", "AttributeType": "S"},
         ],
         "KeySchema": [
             {"AttributeName": "pk", "KeyType": "HASH"},
@@ -81,6 +84,8 @@ def table_definition(table_name: str) -> dict[str, Any]:
             _gsi(EVENT_DAY_INDEX, "ev_day", "sk"),
             # Sparse: tickets with an open escalation (esc_list "ESC"), earliest deadline first.
             _gsi(ESCALATED_INDEX, "esc_list", "esc_due_at"),
+            # Every agent (agent_list "AGENTS") by id: the agents page and `agent list`.
+            _gsi(AGENTS_INDEX, "agent_list", "agent_id"),
         ],
         "StreamSpecification": {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
     }

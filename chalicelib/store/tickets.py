@@ -12,7 +12,7 @@ from ulid import ULID
 
 from chalicelib.domain import EventType, InboundMessage, Priority, Status
 from chalicelib.errors import Conflict, NotFound
-from chalicelib.store import keys, outbox
+from chalicelib.store import keys, outbox, search
 from chalicelib.store.models import CounterItem, CustomerItem, DedupeItem, EventItem, TicketItem
 from chalicelib.store.tx import failed_conditions, transact_write
 
@@ -132,6 +132,7 @@ def create_ticket(
             for item in [*extra, *refs]:
                 tw.save(item)
             outbox.save_new(tw, notifications)
+            search.stage(tw, ticket, created=True)
     except TransactWriteError as err:
         if not failed_conditions(err)[:1] == [True]:
             raise
@@ -139,6 +140,7 @@ def create_ticket(
         if earlier is None:
             raise
         return earlier
+    search.committed(ticket)
     return IngestResult(number, event.event_id, duplicate=False, created=True, ticket=ticket, effects=effects)
 
 
@@ -188,6 +190,7 @@ def append_message(
             for item in [event, *extra, *_refs(msg, number, now)]:
                 tw.save(item)
             outbox.save_new(tw, notifications)
+            search.stage(tw, ticket)
     except TransactWriteError as err:
         conditions = failed_conditions(err)
         if conditions[:1] == [True]:
@@ -197,6 +200,7 @@ def append_message(
         if any(conditions):
             raise Conflict(f"ticket {number} changed meanwhile", {"ticket_id": number}) from err
         raise
+    search.committed(ticket)
     return IngestResult(number, event.event_id, duplicate=False, created=False, ticket=ticket, effects=effects)
 
 

@@ -19,8 +19,44 @@ VIEWS = ("all", "new", "unassigned", "mine", ESCALATED_VIEW, *[s.value for s in 
 _ACTIVE = [s.value for s in ACTIVE_STATUSES]
 
 
+FILTERS = ("assignee", "department", "tag", "channel", "priority", "status")
+
+
+def filter_condition(filters: dict[str, str]) -> Any:
+    """A DynamoDB filter for the queue filters (``assignee`` ``none`` = nobody), or None."""
+    cond = None
+    for name, value in filters.items():
+        if name == "tag":
+            part = TicketItem.tags.contains(value)
+        elif name == "assignee" and value == "none":
+            part = TicketItem.assignee.does_not_exist()
+        else:
+            part = getattr(TicketItem, name) == value
+        cond = part if cond is None else cond & part
+    return cond
+
+
+def matches(ticket: TicketItem, filters: dict[str, str]) -> bool:
+    """The same filters in Python, for search results and SLA views."""
+    for name, value in filters.items():
+        if name == "tag":
+            if value not in (ticket.tags or ()):
+                return False
+        elif name == "assignee" and value == "none":
+            if ticket.assignee:
+                return False
+        elif getattr(ticket, name) != value:
+            return False
+    return True
+
+
+def _and(a: Any, b: Any) -> Any:
+    return a if b is None else b if a is None else a & b
+
+
 def list_view(
-    view: str, *, agent_id: str, limit: int = 25, cursor: str | None = None, newest_first: bool = False
+    view: str, *, agent_id: str, limit: int = 25, cursor: str | None = None, newest_first: bool = False,
+    filters: dict[str, str] | None = None,
 ) -> tuple[list[TicketItem], str | None]:
     """One page of a view and the cursor of the next page (None at the end).
 
@@ -32,27 +68,28 @@ def list_view(
         raise ValidationFailed(
             [{"field": "view", "pointer": "/view", "message": f"unknown view {view!r}; one of {list(VIEWS)}"}]
         )
+    extra = filter_condition(filters or {})
     common: dict[str, Any] = {
         "limit": limit,
         "last_evaluated_key": decode_cursor(cursor),
         "scan_index_forward": not newest_first,
     }
     if view == ESCALATED_VIEW:
-        result = TicketItem.escalated.query(ESCALATED_LIST, **common)
+        result = TicketItem.escalated.query(ESCALATED_LIST, filter_condition=extra, **common)
     elif view in STATUS_VIEWS:
-        result = TicketItem.by_status.query(view, **common)
+        result = TicketItem.by_status.query(view, filter_condition=extra, **common)
     elif view == "mine":
         result = TicketItem.by_assignee.query(
-            agent_id, filter_condition=TicketItem.status.is_in(*_ACTIVE), **common
+            agent_id, filter_condition=_and(TicketItem.status.is_in(*_ACTIVE), extra), **common
         )
     elif view == "unassigned":
         result = TicketItem.all_tickets.query(
             "ALL",
-            filter_condition=TicketItem.assignee.does_not_exist() & TicketItem.status.is_in(*_ACTIVE),
+            filter_condition=_and(TicketItem.assignee.does_not_exist() & TicketItem.status.is_in(*_ACTIVE), extra),
             **common,
         )
     else:
-        result = TicketItem.all_tickets.query("ALL", **common)
+        result = TicketItem.all_tickets.query("ALL", filter_condition=extra, **common)
     items = list(result)
     next_key = result.last_evaluated_key if len(items) >= limit or result.last_evaluated_key else None
     return items, encode_cursor(next_key)

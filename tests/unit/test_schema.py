@@ -13,7 +13,8 @@ def test_every_model_index_is_in_the_table_definition():
     }
     indexes = [models.TicketItem.by_status, models.TicketItem.by_assignee, models.TicketItem.all_tickets,
                models.TicketItem.due, models.TicketItem.by_sla, models.TicketItem.by_customer,
-               models.OutboxItem.by_state, models.EventItem.by_day, models.TicketItem.escalated]
+               models.OutboxItem.by_state, models.EventItem.by_day, models.TicketItem.escalated,
+               models.AgentItem.everyone]
     for index in indexes:
         schema_ = index._get_schema()
         keys = {k["AttributeName"]: k["KeyType"] for k in schema_["key_schema"]}
@@ -25,7 +26,7 @@ def test_attribute_types_match():
     table = schema.table_definition("t")
     types = {a["AttributeName"]: a["AttributeType"] for a in table["AttributeDefinitions"]}
     attrs = {**models.OutboxItem.get_attributes(), **models.EventItem.get_attributes(),
-             **models.TicketItem.get_attributes()}
+             **models.TicketItem.get_attributes(), **models.AgentItem.get_attributes()}
     for name, dynamo_type in types.items():
         assert attrs[name].attr_type == dynamo_type, name
     outbox = models.OutboxItem.get_attributes()
