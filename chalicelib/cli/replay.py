@@ -68,7 +68,7 @@ def _cmd_replay(args: argparse.Namespace) -> int:
         with tmp:
             if args.history:
                 with open(args.history, encoding="utf-8") as lines:
-                    summary = run.replay(run.from_file(lines, w), candidate, baseline, w, workers=args.workers,
+                    summary = run.replay(run.file_lines(lines), candidate, baseline, w, workers=args.workers,
                                          max_tickets=args.max_tickets)
             else:
                 from chalicelib.replay.source import stored_history
@@ -82,6 +82,11 @@ def _cmd_replay(args: argparse.Namespace) -> int:
             "history": args.history or "stored", "start": w.start.isoformat(), "end": w.end.isoformat()}
     with _out(args.output) as out:
         out.write(render.FORMATS[args.format](summary, meta))
+    if summary.failed:
+        for problem in summary.failed[:20]:
+            print(f"helpdesk replay: not replayed: {problem}", file=sys.stderr)
+        print(f"helpdesk replay: {len(summary.failed)} ticket(s) could not be replayed", file=sys.stderr)
+        return 2
     if args.fail_on == "new-breaches" and summary.new_breaches:
         print(f"helpdesk replay: {summary.new_breaches} new breach(es)", file=sys.stderr)
         return 1

@@ -41,7 +41,12 @@ _RUNNING = ("active", "breached_active")
 _VALIDATOR = Draft202012Validator(DOCUMENT_SCHEMA)
 
 
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+
+
 def _plain(value: Any) -> Any:
+    if type(value) in _SCALARS:  # the common case first (exact types: a StrEnum is not one)
+        return value
     if isinstance(value, enum.Enum):
         return value.value
     if isinstance(value, datetime):

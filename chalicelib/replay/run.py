@@ -10,6 +10,7 @@ by the batch, whatever the history's size).
 from __future__ import annotations
 
 import io
+import json
 import multiprocessing
 import subprocess
 import tarfile
@@ -106,6 +107,20 @@ def from_file(lines: Iterable[str], w: Window) -> Iterator[TicketHistory]:
             yield item
 
 
+def file_lines(lines: Iterable[str]) -> Iterator[str]:
+    """The ticket lines of a history file (blank lines skipped); the header, if first, is checked."""
+    first = True
+    for line in lines:
+        if not line.strip():
+            continue
+        if first:
+            first = False
+            if '"header"' in line:
+                next(read_lines([line]), None)  # HistoryError if it is not our format
+                continue
+        yield line
+
+
 # -- workers ---------------------------------------------------------------------------------------
 
 _STATE: dict[str, Any] = {}
@@ -114,30 +129,44 @@ _STATE: dict[str, Any] = {}
 def _init(base_dir: str, cand_dir: str, start: datetime, end: datetime) -> None:
     _STATE["base"] = Simulator(load_runtime(Path(base_dir)), start, end)
     _STATE["cand"] = Simulator(load_runtime(Path(cand_dir)), start, end)
+    _STATE["window"] = Window(start, end)
 
 
-def _one(doc: dict[str, Any]) -> tuple[Simulation, Simulation, list[tuple[str, str, datetime]]] | str:
-    """Both simulations of one ticket, or why it could not be replayed (it is reported, not fatal)."""
+Result = tuple[Simulation, Simulation, list[tuple[str, str, datetime]]] | str | None
+
+
+def _one(item: TicketHistory | str) -> Result:
+    """Both simulations of one ticket (a history or its JSON line), None when the window does not touch it,
+    or why it could not be replayed (reported, not fatal)."""
+    number: Any = "?"
     try:
-        history = ticket_from_dict(doc)
-        return _STATE["base"].run(history), _STATE["cand"].run(history), recorded_outputs(history)
+        if isinstance(item, str):
+            doc = json.loads(item)
+            if doc.get("kind") == "header":
+                return None
+            number = (doc.get("ticket") or {}).get("number", "?")
+            item = ticket_from_dict(doc, f"ticket #{number}")
+        number = item.number
+        if not touches(item, _STATE["window"]):
+            return None
+        return _STATE["base"].run(item), _STATE["cand"].run(item), recorded_outputs(item)
+    except HistoryError as exc:
+        return str(exc)
     except Exception as exc:  # noqa: BLE001 - one odd ticket must not stop a month's replay
-        return f"ticket #{(doc.get('ticket') or {}).get('number')}: {type(exc).__name__}: {exc}"
+        return f"ticket #{number}: {type(exc).__name__}: {exc}"
 
 
-def _add(summary: Summary, result: tuple[Simulation, Simulation, list[tuple[str, str, datetime]]] | str) -> None:
+def _add(summary: Summary, result: Result) -> None:
     if isinstance(result, str):
         summary.failed.append(result)
-    else:
+    elif result is not None:
         summary.add(*result)
 
 
-def _batches(tickets: Iterable[TicketHistory], size: int) -> Iterator[list[dict[str, Any]]]:
-    from chalicelib.replay.history import ticket_to_dict
-
-    batch: list[dict[str, Any]] = []
-    for t in tickets:
-        batch.append(ticket_to_dict(t))
+def _batches(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
+    batch: list[Any] = []
+    for item in items:
+        batch.append(item)
         if len(batch) >= size:
             yield batch
             batch = []
@@ -145,9 +174,10 @@ def _batches(tickets: Iterable[TicketHistory], size: int) -> Iterator[list[dict[
         yield batch
 
 
-def replay(tickets: Iterable[TicketHistory], candidate: Path, baseline: Path, w: Window, *, workers: int = 2,
-           max_tickets: int = 200) -> Summary:
-    """Replay every ticket under both rule sets and add up the differences."""
+def replay(tickets: Iterable[TicketHistory | str], candidate: Path, baseline: Path, w: Window, *,
+           workers: int = 2, max_tickets: int = 200) -> Summary:
+    """Replay every ticket (``TicketHistory`` items or history-file lines) under both rule sets and add up
+    the differences; lines are parsed in the workers."""
     load_runtime(candidate), load_runtime(baseline)  # fail early, in this process, with the problems
     summary = Summary(max_tickets=max_tickets)
     args = (str(baseline), str(candidate), w.start, w.end)
@@ -157,8 +187,8 @@ def replay(tickets: Iterable[TicketHistory], candidate: Path, baseline: Path, w:
             for result in map(_one, batch):
                 _add(summary, result)
         return summary
-    ctx = multiprocessing.get_context("fork" if hasattr(multiprocessing, "get_all_start_methods")
-                                      and "fork" in multiprocessing.get_all_start_methods() else "spawn")
+    methods = multiprocessing.get_all_start_methods()
+    ctx = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
     with ctx.Pool(workers, initializer=_init, initargs=args) as pool:
         for batch in _batches(tickets, BATCH):
             for result in pool.imap(_one, batch, chunksize=25):

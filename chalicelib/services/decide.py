@@ -28,7 +28,7 @@ from chalicelib.services.document import document
 from chalicelib.services.escalation_state import end_on_status
 from chalicelib.services.evaluate import metrics_for, run_due, run_triggers, schedule
 from chalicelib.services.runtime import Runtime
-from chalicelib.sla.clocks import iso_z
+from chalicelib.sla.clocks import MetricState, iso_z
 
 CHANGE_EVENTS = {"status": "status_changed", "priority": "priority_changed", "assignee": "assignee_changed"}
 TIMELINE_TYPES = {"status": "status_changed", "priority": "priority_changed", "assignee": "assigned",
@@ -83,12 +83,31 @@ def end_escalation_on_status(plan: Plan, now: datetime, actor: str = "system") -
         plan.events.append(ended)
 
 
+Clocks = tuple[str | None, dict[str, MetricState]]
+
+
+def _clock_inputs(fields: Mapping[str, Any]) -> dict[str, Any]:
+    """Everything SLA selection and the clocks may read (all fields but the firing records)."""
+    return {k: v for k, v in fields.items() if k != "fired_keys"}
+
+
+def _clocks(plan: Plan, customer: Mapping[str, Any], now: datetime, runtime: Runtime) -> Clocks:
+    return metrics_for(plan.fields, runtime, document(plan.fields, customer, {}, now), now)
+
+
 def finish_evaluation(plan: Plan, customer: Mapping[str, Any], now: datetime, runtime: Runtime,
-                      actor: str = "system") -> None:
-    """Recompute the SLA clocks on the planned fields and schedule the next sweep."""
+                      actor: str = "system", known: tuple[dict[str, Any], Clocks] | None = None) -> None:
+    """Recompute the SLA clocks on the planned fields and schedule the next sweep.
+
+    ``known``: fields and the clocks computed from them earlier at the same ``now``; reused
+    when the fields are still the same (nothing fired that changed them), not recomputed.
+    """
     track_status(plan, now)
     end_escalation_on_status(plan, now, actor)
-    policy_id, metrics = metrics_for(plan.fields, runtime, document(plan.fields, customer, {}, now), now)
+    if known is not None and known[0] == _clock_inputs(plan.fields):
+        policy_id, metrics = known[1]
+    else:
+        policy_id, metrics = _clocks(plan, customer, now, runtime)
     schedule(plan.fields, runtime, document(plan.fields, customer, metrics, now), policy_id, metrics, now)
 
 
@@ -96,10 +115,11 @@ def evaluate_event(plan: Plan, customer: Mapping[str, Any], event: Mapping[str, 
                    event_types: Iterable[str], event_id: str, now: datetime, runtime: Runtime) -> Plan:
     """Run triggers for the event types on the planned fields, then recompute SLA and schedule."""
     track_status(plan, now)
-    policy_id, metrics = metrics_for(plan.fields, runtime, document(plan.fields, customer, {}, now), now)
-    doc = document(plan.fields, customer, metrics, now, event=event, changes=plan.changes())
+    clocks = _clocks(plan, customer, now, runtime)
+    seen = _clock_inputs(plan.fields)
+    doc = document(plan.fields, customer, clocks[1], now, event=event, changes=plan.changes())
     run_triggers(plan, runtime, doc, event_types, event_id)
-    finish_evaluation(plan, customer, now, runtime, str(event.get("actor") or "system"))
+    finish_evaluation(plan, customer, now, runtime, str(event.get("actor") or "system"), known=(seen, clocks))
     plan.events = change_events(plan) + plan.events
     return plan
 
@@ -181,9 +201,10 @@ def sweep_plan(fields: Mapping[str, Any], customer: Mapping[str, Any], now: date
                ) -> SweepDecision:
     """Breaches to record and automations due at ``now`` for one ticket, and its next schedule."""
     plan = Plan(fields=dict(fields), original=dict(fields))
-    policy_id, metrics = metrics_for(plan.fields, runtime, document(plan.fields, customer, {}, now), now)
-    keys = run_due(plan, runtime, document(plan.fields, customer, metrics, now), policy_id, metrics, now)
-    finish_evaluation(plan, customer, now, runtime, "system:sweep")
+    seen = _clock_inputs(plan.fields)
+    clocks = _clocks(plan, customer, now, runtime)
+    keys = run_due(plan, runtime, document(plan.fields, customer, clocks[1], now), clocks[0], clocks[1], now)
+    finish_evaluation(plan, customer, now, runtime, "system:sweep", known=(seen, clocks))
     plan.events = change_events(plan) + plan.events
     moved = any(plan.fields.get(k) != fields.get(k) for k in SCHEDULE_FIELDS)
     return SweepDecision(plan, keys, bool(keys or plan.events or plan.effects or moved))

@@ -7,6 +7,7 @@ agent's change and in the sweep, and is unit-tested without AWS.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -20,6 +21,7 @@ from chalicelib.sla.calendar import BusinessCalendar
 from chalicelib.sla.clocks import (
     METRICS,
     MetricState,
+    SlaPolicy,
     TicketFacts,
     compute_metrics,
     iso_z,
@@ -44,11 +46,17 @@ def status_log(fields: Mapping[str, Any]) -> list[tuple[datetime, str]]:
     return [(_dt(at), status) for at, status in raw]  # type: ignore[misc]
 
 
+@functools.lru_cache(maxsize=256)
+def policy_of(rule: SlaRule) -> SlaPolicy:
+    """The clocks' policy of an SLA rule (rules are immutable: built once per rule)."""
+    return load_policy({"id": rule.id, "calendar": rule.calendar, "targets": rule.targets,
+                        "pause_statuses": list(rule.pause_statuses)})
+
+
 def metrics_with(fields: Mapping[str, Any], rule: SlaRule, calendars: Mapping[str, BusinessCalendar],
                  now: datetime) -> dict[str, MetricState]:
     """The ticket's metric states at ``now`` under the SLA policy ``rule``."""
-    policy = load_policy({"id": rule.id, "calendar": rule.calendar, "targets": rule.targets,
-                          "pause_statuses": list(rule.pause_statuses)})
+    policy = policy_of(rule)
     status = fields["status"]
     facts = TicketFacts(
         created_at=fields["created_at"],

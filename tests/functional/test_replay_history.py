@@ -17,9 +17,10 @@ from pathlib import Path
 from bench.ddb_cost import counting
 from chalicelib.replay import history as history_file
 from chalicelib.replay import run
+from chalicelib.replay.simulate import Simulator
 from chalicelib.replay.source import stored_history
 from chalicelib.services import kpis
-from tests.functional.test_kpi_report import history  # noqa: F401 - the fixture
+from tests.functional.test_kpi_report import history, jst  # noqa: F401 - the fixture
 from tests.replay.conftest import RULES, candidate_rules
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -45,8 +46,15 @@ def test_unchanged_rules_no_difference_and_kpi_attainment(client, history, tmp_p
     tickets = list(run.from_file(lines, w))
     summary = run.replay(tickets, RULES, RULES, w, workers=1)
     assert summary.tickets == 5 and summary.differing == 0 and summary.new_breaches == 0
-    # the baseline reproduces what production recorded: every rule firing and every breach
-    assert summary.fidelity == {"same": 5}
+    # the baseline reproduces what production recorded (every rule firing and breach) for four tickets;
+    # on T2 it also warns the assignee at 12:00, the warning's minute: the fixture swept production only at
+    # 13:00 (the deadline, too late for a warning), replay sweeps every minute something is due
+    assert summary.fidelity == {"same": 4, "different": 1}
+    t2 = next(t for t in tickets if t.number == n["T2"])
+    sim = Simulator(run.load_runtime(RULES), w.start, w.end).run(t2)
+    recorded = sorted(str(e.data.get("rule_id")) for e in t2.events if e.type == "rule_fired")
+    assert sorted(f[1] for f in sim.firings) == sorted([*recorded, "warn-assignee-1h-before-breach"])
+    assert [f[0] for f in sim.firings if f[1] == "warn-assignee-1h-before-breach"] == [jst(13, 12)]
 
     kpi = kpis.report_from_events(date.fromisoformat(FIRST), date.fromisoformat(LAST_DAY), state["now"])
     replayed = summary.attainment("baseline")

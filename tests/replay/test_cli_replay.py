@@ -71,7 +71,7 @@ def test_a_redacted_history_replays_the_same_and_bad_input_is_named(tmp_path):
     bad.write_text('{"kind": "ticket", "ticket": {"number": 1, "created_at": "yesterday"}, "events": []}\n')
     proc = _cli("replay", "--history", str(bad), "--baseline-rules", str(RULES), "--from", "2026-11-02",
                 "--to", "2026-11-08")
-    assert proc.returncode == 2 and "line 1: /ticket/created_at" in proc.stderr
+    assert proc.returncode == 2 and "ticket #1: /ticket/created_at" in proc.stderr
     proc = _cli("replay", "--history", str(hist), "--baseline-rules", "no-such-ref", "--from", "2026-11-02",
                 "--to", "2026-11-08")
     assert proc.returncode == 2 and "neither a directory nor a git ref" in proc.stderr
