@@ -41,7 +41,8 @@ class Input:
     set (status, priority, assignee, department), tags added/removed, the
     recorded action events (``events``: message_out, escalated, note, ...),
     ``reply_status`` when it was an agent reply, ``escalation`` (the recorded
-    ``escalated`` data), ``declined``/``answered`` for the escalation.
+    ``escalated`` data), ``declined``/``answered`` for the escalation, ``cancelled``
+    (the note) when an agent ended it.
     """
 
     at: datetime
@@ -56,6 +57,7 @@ class Input:
     escalation: Mapping[str, Any] | None = None
     declined: bool = False
     answered: bool = False
+    cancelled: str | None = None
     delivery_failed: Mapping[str, Any] | None = None
 
 
@@ -106,6 +108,7 @@ def _change(group: list[Event], status_before: str) -> Input | None:
     own: list[Event] = []
     reply = escalation = delivery = None
     declined = answered = False
+    cancelled: str | None = None
     for e in group:
         d = e.data
         name = d.get("field")
@@ -125,6 +128,8 @@ def _change(group: list[Event], status_before: str) -> Input | None:
         elif e.type == "escalation_declined":
             declined = True
             own.append(e)
+        elif e.type == "escalation_ended" and d.get("reason") == "cancelled":
+            cancelled = str(d.get("note") or "")
         elif e.type == "escalation_answered":
             answered = True
             own.append(e)
@@ -133,7 +138,7 @@ def _change(group: list[Event], status_before: str) -> Input | None:
             own.append(e)
         elif e.type == "note" and not d.get("rule_id"):
             own.append(e)
-    if not (fields or added or removed or own):
+    if not (fields or added or removed or own or cancelled is not None):
         return None
     reply_status = None
     if reply is not None:
@@ -141,7 +146,7 @@ def _change(group: list[Event], status_before: str) -> Input | None:
     return Input(at=group[0].at, kind="change", actor=group[0].actor, fields=fields,
                  tags_added=frozenset(added), tags_removed=frozenset(removed), events=tuple(own),
                  reply_status=reply_status, escalation=escalation, declined=declined, answered=answered,
-                 delivery_failed=delivery)
+                 cancelled=cancelled, delivery_failed=delivery)
 
 
 def extract_inputs(history: TicketHistory) -> list[Input]:

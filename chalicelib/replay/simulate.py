@@ -32,6 +32,7 @@ from chalicelib.replay.history import TicketHistory, iso
 from chalicelib.replay.inputs import Input, extract_inputs
 from chalicelib.services import decide
 from chalicelib.services.actions import Plan
+from chalicelib.services.escalation_state import end_escalation
 from chalicelib.services.evaluate import BREACH_PREFIX
 from chalicelib.services.runtime import Runtime
 from chalicelib.sla.calendar import BusinessCalendar
@@ -217,6 +218,10 @@ class Simulator:
             after["escalation"] = {**esc, "due_at": iso(inp.at), "declined_at": iso(inp.at)}
         if inp.answered and esc.get("state") == "open":
             after["escalation"] = {**esc, "state": "answered", "answered_at": iso(inp.at)}
+        if inp.cancelled is not None:
+            ended = end_escalation(after, "cancelled", inp.actor, inp.at, inp.cancelled)
+            if ended is not None:
+                extra.events.append(ended)
         if inp.delivery_failed is not None:
             extra.event_types.append("delivery_failed")
             extra.event.update({"type": "delivery_failed", "body_text": str(inp.delivery_failed.get("detail") or ""),

@@ -112,3 +112,17 @@ def test_unchanged_rules_show_no_difference():
         summary.add(base.run(h), same.run(h))
     assert summary.differing == 0 and summary.new_breaches == 0
     assert summary.attainment("baseline") == summary.attainment("candidate")
+
+
+def test_an_agent_cancelling_the_escalation_is_replayed_and_nothing_returns_it():
+    ticket = next(h for h in week() if h.number == 6)
+    from dataclasses import replace
+
+    from chalicelib.replay.history import Event
+
+    cancel = Event(id="6-x", type="escalation_ended", at=jst(5, 11, 0), actor="agent:alice",
+                   data={"id": "ESC6", "department": "warehouse", "reason": "cancelled", "by": "agent:alice"})
+    events = sorted([*ticket.events, cancel], key=lambda e: e.at)
+    sim = Simulator(load_runtime(RULES), START, END).run(replace(ticket, events=tuple(events)))
+    assert not [f for f in sim.firings if f[1] == "return-unanswered-escalation"]
+    assert sim.final["department"] == "warehouse"
