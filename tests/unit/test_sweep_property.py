@@ -58,6 +58,7 @@ class Store:
         self.tickets: dict[int, dict[str, Any]] = {}
         self.events: list[tuple[int, datetime, dict[str, Any]]] = []
         self.firings: set[str] = set()
+        self.fired_at: list[tuple[str, datetime]] = []
         self.duplicate_firings: list[str] = []
 
     def item(self, number: int) -> TicketItem:
@@ -78,6 +79,7 @@ class Store:
             self.duplicate_firings += taken
             raise Conflict("firing already recorded", {})
         self.firings |= set(keys_)
+        self.fired_at += [(k, now) for k in keys_]
         self.save(ticket, list(events), now)
         return []
 
@@ -245,15 +247,17 @@ def _expected(store: Store, changes: list[tuple[datetime, int]], sweeps: list[da
 
 
 def _actual(store: Store) -> Counter:
+    """What the sweeps recorded: each firing record (``rule#ticket#instance``) at its minute; the
+    timeline has one ``sla_breached`` event per breach record."""
     got: Counter = Counter()
-    for number, at, item in store.events:
-        data = item.get("data") or {}
-        if item["type"] == "sla_breached":
-            got[("sla_breached", "", number, data["instance"], at)] += 1
-        elif item["type"] == "rule_fired" and data.get("rule_id") in (*WARN_BUSINESS, WALL_WARN):
-            key = next(k for k in store.firings if k.startswith(f"{data['rule_id']}#{number}#"
-                                                                 ) and k.endswith(data.get("instance", "")))
-            got[("rule_fired", data["rule_id"], number, key.split("#", 2)[2], at)] += 1
+    for key, at in store.fired_at:
+        rule, number, instance = key.split("#", 2)
+        if rule == "sla-breach":
+            got[("sla_breached", "", int(number), instance, at)] += 1
+        elif rule in (*WARN_BUSINESS, WALL_WARN):
+            got[("rule_fired", rule, int(number), instance, at)] += 1
+    breach_events = Counter((n, at, e["data"]["instance"]) for n, at, e in store.events if e["type"] == "sla_breached")
+    assert breach_events == Counter((k[2], k[4], k[3]) for k in got.elements() if k[0] == "sla_breached")
     return got
 
 
