@@ -12,6 +12,8 @@ Each stack gets free ports, a fixed agent token and fixed channel secrets, and i
 
 from __future__ import annotations
 
+import email
+import email.policy
 import json
 import os
 import queue
@@ -118,23 +120,23 @@ class Stack:
         return requests.get(f"{self.url}/_local/clock", headers=self.auth, timeout=30).json()["now"]
 
     def sent_mail(self) -> list[dict[str, Any]]:
-        """Every message moto's SES accepted (all regions/accounts), as moto's data API lists them."""
-        data = requests.get(f"{self.moto_url}/moto-api/data.json", timeout=60).json()
-        found: list[dict[str, Any]] = []
-
-        def walk(node: Any) -> None:
-            if isinstance(node, dict):
-                if "source" in node and ("destinations" in node or "raw_data" in node or "body" in node):
-                    found.append(node)
-                    return
-                for value in node.values():
-                    walk(value)
-            elif isinstance(node, list):
-                for value in node:
-                    walk(value)
-
-        walk(data.get("ses", {}))
-        return found
+        """Every mail moto's SES accepted, decoded: ``to``, ``subject``, ``body``, ``auto`` (Auto-Submitted)."""
+        ses = requests.get(f"{self.moto_url}/moto-api/data.json", timeout=60).json().get("ses", {})
+        mails = []
+        for entry in ses.get("RawMessage", []):
+            msg = email.message_from_string(entry["raw_data"], policy=email.policy.default)
+            part = msg.get_body(("plain",)) if msg.is_multipart() else msg
+            mails.append({"id": entry.get("id"), "to": sorted(set(entry.get("destinations") or [])),
+                          "subject": str(msg.get("Subject", "")), "body": part.get_content() if part else "",
+                          "auto": msg.get("Auto-Submitted", "no") != "no"})
+        for entry in ses.get("Message", []):
+            body = entry.get("body") or {}
+            text = body.get("text") if isinstance(body, dict) else str(body)
+            dest = entry.get("destinations") or {}
+            to = [*dest.get("ToAddresses", [])] if isinstance(dest, dict) else list(dest)
+            mails.append({"id": entry.get("id"), "to": sorted(set(to)), "subject": str(entry.get("subject", "")),
+                          "body": text or "", "auto": False})
+        return mails
 
     def rss_mb(self) -> float:
         """Resident memory of the stack process, MB (Linux /proc)."""
@@ -186,3 +188,28 @@ def running_stack(**env: str) -> Iterator[Stack]:
 def json_lines(text: str) -> list[dict[str, Any]]:
     """Parse JSON-lines output."""
     return [json.loads(line) for line in text.splitlines() if line.strip()]
+
+
+_ADD_AGENTS = """
+import json, os, sys
+from chalicelib.cli.target import local_environment
+local_environment(os.environ)
+from chalicelib import clock
+from chalicelib.store import agents
+role = sys.argv[1]
+tokens = {}
+for agent_id in sys.argv[2:]:
+    agents.upsert_agent(agent_id, name=agent_id, email=f"{agent_id}@example.com", role=role)
+    tokens[agent_id] = agents.issue_token(agent_id, clock.now())
+print(json.dumps(tokens))
+"""
+
+
+def add_agents(stack: Stack, ids: list[str], role: str = "agent") -> dict[str, str]:
+    """Create agents in the running stack (one subprocess, ``cli --local``'s target); their tokens."""
+    port = stack.moto_url.rsplit(":", 1)[1]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    done = subprocess.run([sys.executable, "-c", _ADD_AGENTS, role, *ids], cwd=ROOT, capture_output=True, text=True,
+                          timeout=120, env={**env, "MOTO_PORT": port})
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout.strip().splitlines()[-1])
