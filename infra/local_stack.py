@@ -38,7 +38,7 @@ from chalicelib import clock
 from infra import local_clock, notify_sink
 from infra.banner import BannerInfo, render
 from infra.http_server import APIServer
-from infra.moto_standin import StandInServer
+from infra.moto_standin import StandInProcess
 from infra.scheduler import ScheduleRunner, discover_schedules
 
 HOST = "127.0.0.1"
@@ -96,9 +96,9 @@ def ensure_port_free(port: int, what: str, env_name: str) -> None:
             ) from exc
 
 
-def start_moto(port: int) -> StandInServer:
-    """The DynamoDB/SES/S3 stand-in (moto, serialised, key-level rollback) on 127.0.0.1:port."""
-    server = StandInServer(HOST, port)
+def start_moto(port: int) -> StandInProcess:
+    """The DynamoDB/SES/S3 stand-in (moto, serialised, key-level rollback) on 127.0.0.1:port, own process."""
+    server = StandInProcess(HOST, port)
     try:
         server.start()
     except OSError as exc:
@@ -231,7 +231,7 @@ def run() -> int:
     return shutdown(code, server, runner, sink, moto)
 
 
-def shutdown(code: int, server: APIServer, runner: ScheduleRunner, sink: Any, moto: StandInServer) -> int:
+def shutdown(code: int, server: APIServer, runner: ScheduleRunner, sink: Any, moto: StandInProcess) -> int:
     """Stop in order (API, schedules, sink, stand-in) within ``STOP_BUDGET_S``; past it, exit hard."""
     watchdog = threading.Timer(STOP_BUDGET_S, _hard_exit, args=(code,))
     watchdog.daemon = True
@@ -243,7 +243,7 @@ def shutdown(code: int, server: APIServer, runner: ScheduleRunner, sink: Any, mo
         LOG.warning("a scheduled run is still going: abandoned")
     sink.shutdown()
     sink.server_close()
-    moto.stop(timeout_s=0.5)
+    moto.stop(timeout_s=1.0)
     watchdog.cancel()
     print("stopped", flush=True)
     return code

@@ -27,11 +27,17 @@ The patch depends on moto's internals, so it refuses any moto other than
 
 from __future__ import annotations
 
+import argparse
 import copy
 import logging
+import signal
+import subprocess
+import sys
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 LOG = logging.getLogger("infra.moto_standin")
@@ -237,3 +243,87 @@ class StandInServer:
         if self._thread is not None:
             self._thread.join(timeout_s)
         self._server = None
+
+
+class StandInProcess:
+    """``StandInServer`` in its own process (its own interpreter lock: the API and the stand-in then run
+    on separate cores). The child dies with its parent, even if the parent is killed."""
+
+    def __init__(self, host: str, port: int) -> None:
+        self.host, self.port = host, port
+        self.proc: subprocess.Popen[str] | None = None
+
+    @property
+    def url(self) -> str:
+        """The endpoint for ``AWS_ENDPOINT_URL``."""
+        return f"http://{self.host}:{self.port}"
+
+    def start(self, timeout_s: float = 60.0) -> None:
+        """Launch and wait for its ``STANDIN READY`` line. OSError if it cannot listen."""
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "infra.moto_standin", "--host", self.host, "--port", str(self.port)],
+            cwd=str(Path(__file__).resolve().parents[1]), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            text=True, preexec_fn=_die_with_parent if sys.platform == "linux" else None,
+        )
+        assert self.proc.stdout is not None
+        lines: list[str] = []
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            line = self.proc.stdout.readline()
+            if not line:
+                break
+            if line.startswith("STANDIN READY "):
+                threading.Thread(target=self._pump, name="moto-standin-log", daemon=True).start()
+                return
+            lines.append(line.rstrip())
+        self.stop()
+        raise OSError(f"the stand-in did not start on {self.host}:{self.port}: " + " | ".join(lines[-5:]))
+
+    def _pump(self) -> None:
+        assert self.proc is not None and self.proc.stdout is not None
+        for line in self.proc.stdout:
+            LOG.info("stand-in: %s", line.rstrip())
+
+    def stop(self, timeout_s: float = 1.5) -> None:
+        """SIGTERM, a bounded wait, then SIGKILL."""
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout_s)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(2)
+
+
+def _die_with_parent() -> None:
+    """In the child, before exec: SIGTERM when the parent process dies (Linux prctl PR_SET_PDEATHSIG)."""
+    import ctypes
+
+    ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m infra.moto_standin --port N``: serve until SIGTERM/SIGINT."""
+    parser = argparse.ArgumentParser(prog="python -m infra.moto_standin", description=__doc__.split("\n")[0])
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=5050)
+    args = parser.parse_args(argv)
+    server = StandInServer(args.host, args.port)
+    try:
+        server.start()
+    except (OSError, StandInError) as exc:
+        print(f"cannot start: {exc}", flush=True)
+        return 2
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    print(f"STANDIN READY {server.url}", flush=True)
+    while not stop.wait(0.5):
+        pass
+    server.stop(timeout_s=0.5)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

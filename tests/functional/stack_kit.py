@@ -139,12 +139,8 @@ class Stack:
         return mails
 
     def rss_mb(self) -> float:
-        """Resident memory of the stack process, MB (Linux /proc)."""
-        with open(f"/proc/{self.proc.pid}/status", encoding="ascii") as status:
-            for line in status:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1]) / 1024
-        return 0.0
+        """Resident memory of the stack: its process and its children (the stand-in), MB (Linux /proc)."""
+        return sum(_rss_kb(pid) for pid in [self.proc.pid, *_children(self.proc.pid)]) / 1024
 
     def terminate(self, timeout_s: float = 5.0) -> float:
         """SIGTERM; seconds until the process ended (fails the test past ``timeout_s``)."""
@@ -155,6 +151,25 @@ class Stack:
         except subprocess.TimeoutExpired:
             pytest.fail(f"the stack was still running {timeout_s} s after SIGTERM")
         return time.monotonic() - started
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for task in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{task}/children", encoding="ascii") as children:
+                found += [int(c) for c in children.read().split()]
+        except (FileNotFoundError, ProcessLookupError):  # the thread just ended
+            continue
+    return found + [grandchild for child in found for grandchild in _children(child)]
+
+
+def _rss_kb(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/status", encoding="ascii") as status:
+            return next((int(line.split()[1]) for line in status if line.startswith("VmRSS:")), 0)
+    except FileNotFoundError:
+        return 0
 
 
 def start_stack(**env: str) -> Stack:
