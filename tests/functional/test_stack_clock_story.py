@@ -26,16 +26,22 @@ ASSIGNEE = "sato@example.com"
 MANAGER = "kato.manager@example.com"  # rules/directory/departments.json: support's manager
 
 
+FIRST_REPLY_DUE = "2026-01-09 18:00 JST"  # as the templates print the deadline
+
+
 def _mails_to(stack: Stack, address: str, subject: str) -> list[dict]:
-    return [m for m in stack.sent_mail() if m["to"] == [address] and subject in m["subject"]]
+    return [m for m in stack.sent_mail()
+            if m["to"] == [address] and subject in m["subject"] and FIRST_REPLY_DUE in m["body"]]
 
 
 def _warnings(stack: Stack) -> list[dict]:
-    return _mails_to(stack, ASSIGNEE, "期限が迫っています")  # rules/templates/sla-warning.json
+    """First-reply warnings to the assignee (rules/templates/sla-warning.json)."""
+    return _mails_to(stack, ASSIGNEE, "期限が迫っています")
 
 
 def _breaches(stack: Stack) -> list[dict]:
-    return _mails_to(stack, MANAGER, "SLA超過")  # rules/templates/sla-breached.json
+    """First-reply breach mails to the manager (rules/templates/sla-breached.json)."""
+    return _mails_to(stack, MANAGER, "SLA超過")
 
 
 def _first_reply(stack: Stack, number: int) -> dict:
