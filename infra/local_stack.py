@@ -184,6 +184,9 @@ def run() -> int:
     os.environ.setdefault("AWS_CHALICE_CLI_MODE", "true")  # as `chalice local` sets it
     config = load_config(stage)
     apply_stage_env(config, os.environ)
+    # Links in notifications open this stack's console (``/console#/ticket/N``).
+    if not os.environ.get("HELPDESK_PUBLIC_BASE_URL"):
+        os.environ["HELPDESK_PUBLIC_BASE_URL"] = f"http://{HOST}:{port}"
     channel_secrets = set_secrets(os.environ)
     token = os.environ.get("LOCAL_AGENT_TOKEN") or secrets.token_urlsafe(24)
 

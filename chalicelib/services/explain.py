@@ -9,9 +9,10 @@ from typing import Any
 from chalicelib.engine import due_automations, evaluate_triggers, fire_time
 from chalicelib.engine.rules import thaw
 from chalicelib.services.document import document
-from chalicelib.services.evaluate import business_shift, clock_deadlines, metrics_for
+from chalicelib.services.evaluate import business_shift, clock_calendar, clock_deadlines, metrics_for
 from chalicelib.services.runtime import Runtime
 from chalicelib.sla.clocks import iso_z, to_dict
+from chalicelib.sla.display import local_time, zone_for
 
 _TIME_FIELDS = ("created_at", "first_replied_at", "last_agent_reply_at", "solved_at", "awaiting_reply_since")
 
@@ -33,20 +34,25 @@ def fields_from_json(doc: Mapping[str, Any]) -> dict[str, Any]:
 def explain(fields: Mapping[str, Any], customer: Mapping[str, Any], runtime: Runtime, at: datetime,
             event: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """Which SLA applies, each deadline, which triggers match the event and which automations
-    are due (or when they will be), with the actions each would take."""
+    are due (or when they will be), with the actions each would take. Times are UTC (``Z``) with
+    a ``*_local`` twin in the policy calendar's zone, named (``2026-01-13 15:00 JST``)."""
     base = document(fields, customer, {}, at)
     policy_id, metrics = metrics_for(fields, runtime, base, at)
     doc = document(fields, customer, metrics, at, event=event)
     fired = set(fields.get("fired_keys") or ())
     deadlines = clock_deadlines(fields, metrics)
     shift = business_shift(fields, runtime, policy_id)
+    zone = zone_for(None, getattr(clock_calendar(fields, runtime, policy_id, "first_reply"), "timezone", None))
     report: dict[str, Any] = {
         "at": iso_z(at),
+        "at_local": local_time(at, zone),
+        "timezone": zone,
         "sla_policy": policy_id,
-        "deadlines": {name: to_dict(m) for name, m in metrics.items()},
+        "deadlines": {name: {**to_dict(m), "due_local": local_time(m.due_at, zone)} for name, m in metrics.items()},
         "triggers": [],
         "automations_due": [
-            {"rule": f.rule_id, "why": f.why, "actions": thaw(f.actions), "fire_at": iso_z(f.fire_at)}
+            {"rule": f.rule_id, "why": f.why, "actions": thaw(f.actions), "fire_at": iso_z(f.fire_at),
+             "fire_at_local": local_time(f.fire_at, zone)}
             for f in due_automations(runtime.rules, doc, deadlines, fired, at, shift)
         ],
         "automations_scheduled": [],
@@ -58,6 +64,7 @@ def explain(fields: Mapping[str, Any], customer: Mapping[str, Any], runtime: Run
         when = fire_time(rule, deadlines, shift)
         if when and when[0] > at:
             report["automations_scheduled"].append({"rule": rule.id, "fire_at": iso_z(when[0]),
+                                                    "fire_at_local": local_time(when[0], zone),
                                                     "condition_now": rule.matches(doc)})
     report["automations_scheduled"].sort(key=lambda r: r["fire_at"])
     return report

@@ -9,6 +9,7 @@ from chalicelib.services.claims import active_claim
 from chalicelib.services.evaluate import CLOSED, metrics_with
 from chalicelib.services.runtime import get_runtime
 from chalicelib.sla.clocks import to_dict
+from chalicelib.sla.display import local_time, zone_for
 from chalicelib.sla.labels import remaining_label, urgency
 from chalicelib.store import tickets
 from chalicelib.store.changes import ticket_fields
@@ -21,8 +22,9 @@ def sla_now(ticket: TicketItem, now: datetime, lang: str = "ja", warn_minutes: i
     """Each SLA metric at ``now`` with a label ("残り1時間" / "2時間超過") and an urgency class.
 
     Uses the policy chosen at the ticket's last evaluation (no customer read
-    per listed ticket). Labels count wall-clock time to the deadline; urgency
-    counts business minutes.
+    per listed ticket). Labels count wall-clock time to the deadline (cut to the
+    minute, ``chalicelib.sla.display``); urgency counts business minutes;
+    ``due_local`` is the deadline in the calendar's zone, named.
     """
     fields = ticket_fields(ticket)
     policy_id = (fields.get("sla") or {}).get("policy")
@@ -31,11 +33,13 @@ def sla_now(ticket: TicketItem, now: datetime, lang: str = "ja", warn_minutes: i
     if rule is None:
         return {"policy": None, "metrics": {}, "urgency": None}
     metrics = metrics_with(fields, rule, runtime.calendars, now)
+    zone = zone_for(None, getattr(runtime.calendars.get(rule.calendar), "timezone", None))
     out: dict[str, Any] = {}
     worst = None
     for name, m in metrics.items():
         item = to_dict(m)
         running = m.state in ("active", "breached_active", "paused")
+        item["due_local"] = local_time(m.due_at, zone)
         if running and ticket.status not in CLOSED:
             wall = (m.due_at - now).total_seconds() / 60 if m.due_at else m.business_minutes_remaining
             item["label"] = remaining_label(wall, lang, breached=m.breached, paused=m.state == "paused")
@@ -44,7 +48,7 @@ def sla_now(ticket: TicketItem, now: datetime, lang: str = "ja", warn_minutes: i
             if worst is None or URGENCY_ORDER[item["urgency"]] < URGENCY_ORDER[worst]:
                 worst = item["urgency"]
         out[name] = item
-    return {"policy": policy_id, "metrics": out, "urgency": worst}
+    return {"policy": policy_id, "metrics": out, "urgency": worst, "timezone": zone}
 
 
 ESCALATION_FIELDS = ("id", "state", "department", "department_name", "due_at", "created_at", "by")
