@@ -4,4 +4,5 @@ import sys
 
 from chalicelib.cli import main
 
-sys.exit(main(prog="python -m chalicelib.cli"))
+if __name__ == "__main__":
+    sys.exit(main(prog="python -m chalicelib.cli"))

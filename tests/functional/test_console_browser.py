@@ -23,7 +23,7 @@ import pytest
 import requests
 
 from tests.conftest import ROOT
-from tests.functional.test_local_stack import READY_TIMEOUT_S, free_port, start_stack
+from tests.functional.stack_kit import READY_TIMEOUT_S, free_port, start_stack
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("browser")]
 
