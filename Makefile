@@ -7,7 +7,7 @@ PORT ?= 8000
 UV_VERSION := 0.13.9
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: install run test test-fast lint check-rules package bench clean browser
+.PHONY: install run test test-fast lint check-rules package deploy bench clean browser
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@command -v $(PYTHON) >/dev/null || { echo "need $(PYTHON) on PATH"; exit 1; }
@@ -44,8 +44,21 @@ test-fast: $(STAMP)  ## unit tests only
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 
-package: $(STAMP)  ## build the deployable Chalice/SAM package into build/
-	$(PY) -m infra.build_package
+STAGE ?= dev
+STACK ?= helpdesk-$(STAGE)
+ARTIFACT_BUCKET ?=
+PARAMS ?=
+
+package: $(STAMP)  ## build the deployable package of $(STAGE) into build/$(STAGE)/ (no AWS needed)
+	$(PY) -m infra.build_package --stage $(STAGE)
+
+deploy: package  ## deploy build/$(STAGE)/ as the stack helpdesk-$(STAGE) (AWS CLI v2 and your credentials)
+	@test -n "$(ARTIFACT_BUCKET)" || { echo "set ARTIFACT_BUCKET=<an S3 bucket of yours for the code zip>"; exit 2; }
+	aws cloudformation package --template-file build/$(STAGE)/sam.json --s3-bucket $(ARTIFACT_BUCKET) \
+	  --s3-prefix $(STACK) --output-template-file build/$(STAGE)/packaged.yaml
+	aws cloudformation deploy --template-file build/$(STAGE)/packaged.yaml --stack-name $(STACK) \
+	  --capabilities CAPABILITY_IAM --no-fail-on-empty-changeset --parameter-overrides Stage=$(STAGE) $(PARAMS)
+	aws cloudformation describe-stacks --stack-name $(STACK) --query 'Stacks[0].Outputs' --output table
 
 bench: $(STAMP)  ## benchmarks under bench/, each printing side-by-side ratios
 	@set -e; for b in bench/bench_*.py; do echo "== $$b"; $(PY) $$b; done

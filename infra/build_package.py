@@ -40,6 +40,23 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from infra.template_ops import (  # noqa: E402
+    DLQ_ID,
+    TOPIC_ID,
+    alarm_resources,
+    dlq_resources,
+    function_ops,
+    log_group,
+    role_statements,
+)
+from infra.template_params import (  # noqa: E402
+    conditions,
+    function_environment,
+    parameters,
+    secret_arns,
+    secret_id,
+    secret_resources,
+)
 from infra.template_resources import (  # noqa: E402  (needs ROOT on sys.path)
     BUCKET_ID,
     EMAIL_CONFIG_SET_ID,
@@ -58,6 +75,8 @@ BUILD_DIR = ROOT / "build"
 STAGE_DIR = BUILD_DIR / "src"
 MERGE_TEMPLATE = BUILD_DIR / "merge-template.json"
 REGION = "ap-northeast-1"
+API_STAGE = "api"  # .chalice/config.json api_gateway_stage
+SECRET_OUTPUTS = ("FORM_WEBHOOK_SECRET", "EMAIL_WEBHOOK_SECRET", "CHAT_WEBHOOK_SECRET")
 DOWNLOAD_ATTEMPTS = 3
 DOWNLOAD_ERRORS = ("NoSuchPackageError", "Could not satisfy the requirement", "PackageDownloadError")
 FAKE_AWS_ENV = {
@@ -73,7 +92,8 @@ SCOPED_RESOURCES: dict[str, list[Any]] = {
     "HelpdeskTableItems": [{"Fn::GetAtt": [TABLE_ID, "Arn"]}],
     "HelpdeskTableIndexes": [{"Fn::Sub": f"${{{TABLE_ID}.Arn}}/index/*"}],
     "HelpdeskRawObjects": [{"Fn::Sub": f"${{{BUCKET_ID}.Arn}}/*"}],
-    "HelpdeskSecrets": [{"Fn::Sub": "arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter/helpdesk/*"}],
+    "HelpdeskSecrets": [{"Fn::Sub": "arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter/helpdesk/"
+                                    "${Stage}/*"}],
 }
 
 
@@ -158,8 +178,10 @@ def chalice_resources(stage: str) -> tuple[str, list[str], dict[str, Path]]:
 
 
 def scoped_policy(policy_file: Path) -> dict[str, Any]:
-    """The policy file with the data statements pointed at this template's table, indexes, bucket and parameters."""
+    """The policy file with the data statements pointed at this template's table, indexes, bucket and parameters,
+    plus the DLQ, the stage's secrets and X-Ray."""
     doc = json.loads(policy_file.read_text())
+    doc["Statement"] = doc["Statement"] + role_statements(secret_arns())
     seen = set()
     for statement in doc["Statement"]:
         sid = statement.get("Sid")
@@ -178,13 +200,24 @@ def merge_template(stage: str) -> tuple[dict[str, Any], list[str]]:
     Returns the template and the logical ids of the functions it wires.
     """
     app_name, functions, roles = chalice_resources(stage)
-    resources: dict[str, Any] = {TABLE_ID: table_resource(f"{app_name}-{stage}")}
-    resources.update(bucket_resources(f"{app_name}-{stage}-raw-${{AWS::AccountId}}-${{AWS::Region}}"))
+    resources: dict[str, Any] = {TABLE_ID: table_resource({"Fn::Sub": f"{app_name}-${{Stage}}"})}
+    resources.update(bucket_resources(f"{app_name}-${{Stage}}-raw-${{AWS::AccountId}}-${{AWS::Region}}"))
     resources.update(email_resources())
+    resources.update(secret_resources())
+    resources.update(dlq_resources())
+    endpoint = f"https://${{RestAPI}}.execute-api.${{AWS::Region}}.${{AWS::URLSuffix}}/{API_STAGE}"
     env = {"HELPDESK_TABLE": {"Ref": TABLE_ID}, "HELPDESK_RAW_BUCKET": {"Ref": BUCKET_ID},
-           "EMAIL_CONFIGURATION_SET": {"Ref": EMAIL_CONFIG_SET_ID}}
+           "EMAIL_CONFIGURATION_SET": {"Ref": EMAIL_CONFIG_SET_ID}, **function_environment()}
+    from chalice.utils import to_cfn_resource_name
+
     for fn in functions:
-        resources[fn] = {"Properties": {"Environment": {"Variables": env}}}
+        is_async = fn != "APIHandler"
+        short = "api" if not is_async else fn_short_names(functions)[fn]
+        resources[fn] = {"Properties": {"Environment": {"Variables": env}, **function_ops(fn, is_async=is_async)}}
+        resources[f"{fn}LogGroup"] = log_group(fn, short)
+    resources["RestAPI"] = {"Properties": {"Name": {"Fn::Sub": f"{app_name}-${{Stage}}"}}}
+    resources.update(alarm_resources(to_cfn_resource_name("sweep") if "Sweep" in functions else None,
+                                     {"Fn::Sub": f"{app_name}-${{Stage}}"}))
     wire_email_events(resources, functions)
     for role, policy_file in roles.items():
         doc = scoped_policy(policy_file)
@@ -195,8 +228,27 @@ def merge_template(stage: str) -> tuple[dict[str, Any], list[str]]:
         "HelpdeskRawBucketName": {"Value": {"Ref": BUCKET_ID}},
         "HelpdeskEmailConfigurationSet": {"Value": {"Ref": EMAIL_CONFIG_SET_ID}},
         "HelpdeskSesFeedbackTopicArn": {"Value": {"Ref": EMAIL_TOPIC_ID}},
+        "ConsoleURL": {"Description": "The support console (sign in with an agent token)",
+                       "Value": {"Fn::Sub": f"{endpoint}/console"}},
+        "AlarmTopicArn": {"Description": "Subscribe more people or tools to the alarms here",
+                          "Value": {"Ref": TOPIC_ID}},
+        "AsyncFailureQueueUrl": {"Description": "Failed asynchronous invocations (helpdesk dlq list/redrive)",
+                                 "Value": {"Ref": DLQ_ID}},
+        "Stage": {"Value": {"Ref": "Stage"}},
     }
-    return {"Resources": resources, "Outputs": outputs}, functions
+    for name in sorted(SECRET_OUTPUTS):
+        outputs[secret_id(name)] = {"Description": f"Secrets Manager secret holding {name}",
+                                    "Value": {"Ref": secret_id(name)}}
+    template = {"Parameters": parameters(stage), "Conditions": conditions(), "Resources": resources,
+                "Outputs": outputs}
+    return template, functions
+
+
+def fn_short_names(functions: list[str]) -> dict[str, str]:
+    """Function logical id -> the short name used in log group names (``Sweep`` -> ``sweep``)."""
+    import re
+
+    return {fn: re.sub(r"(?<!^)(?=[A-Z])", "-", fn).lower() for fn in functions}
 
 
 def _run(cmd: list[str], env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -306,15 +358,16 @@ def build(out: Path, stage: str) -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> int:
     """Command-line entry point; returns the process exit code."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=BUILD_DIR / "package", help="output folder (default build/package)")
-    parser.add_argument("--stage", default="dev", help="Chalice stage (default dev)")
+    parser.add_argument("--out", type=Path, help="output folder (default build/<stage>)")
+    parser.add_argument("--stage", default="dev", help="stage: the Stage parameter's default (default dev)")
     parser.add_argument("--vendor-only", action="store_true", help="only recreate vendor/ (before `chalice deploy`)")
     args = parser.parse_args(argv)
     if args.vendor_only:
         counts = vendor_folders()
         print(f"vendored  {', '.join(f'{k}/ ({n} files)' for k, n in counts.items())} into {VENDOR_DIR}")
         return 0
-    out = args.out if args.out.is_absolute() else Path.cwd() / args.out
+    out = args.out or BUILD_DIR / args.stage
+    out = out if out.is_absolute() else Path.cwd() / out
     try:
         summary = build(out.resolve(), args.stage)
     except BuildError as exc:

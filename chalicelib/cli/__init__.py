@@ -29,6 +29,7 @@ COMMAND_MODULES = (
     "chalicelib.cli.agents",
     "chalicelib.cli.outbox",
     "chalicelib.cli.plugins",
+    "chalicelib.cli.dlq",
     "chalicelib.cli.replay",
 )
 ENTRY_POINT_GROUP = "helpdesk.cli"

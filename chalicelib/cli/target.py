@@ -14,6 +14,7 @@ STACK_OUTPUT_ENV = {
     "HelpdeskRawBucketName": "HELPDESK_RAW_BUCKET",
 }
 """Stack outputs the commands need, and the environment variable each becomes."""
+OPTIONAL_OUTPUT_ENV = {"AsyncFailureQueueUrl": "HELPDESK_DLQ_URL"}
 
 
 class TargetError(RuntimeError):
@@ -66,6 +67,7 @@ def stack_environment(stack: str, region: str | None, environ: MutableMapping[st
     if missing:
         raise TargetError(f"stack {stack!r} has no outputs {missing}: is it a helpdesk stack (make deploy)?")
     values = {env: outputs[key] for key, env in STACK_OUTPUT_ENV.items()}
+    values.update({env: outputs[key] for key, env in OPTIONAL_OUTPUT_ENV.items() if key in outputs})
     values["AWS_REGION"] = environ.get("AWS_REGION") or client.meta.region_name
     environ.update(values)
     return values
