@@ -3,7 +3,19 @@
 from chalice import Chalice
 
 from chalicelib import jobs, kpi_jobs, mail_jobs
-from chalicelib.api import agent, agents, bulk, console, customers, escalations, outbox, reports, tickets, webhooks
+from chalicelib.api import (
+    agent,
+    agents,
+    bulk,
+    console,
+    customers,
+    escalations,
+    openapi,
+    outbox,
+    reports,
+    tickets,
+    webhooks,
+)
 from chalicelib.instrument import instrument
 from chalicelib.log import configure_logging
 
@@ -23,3 +35,4 @@ app.register_blueprint(mail_jobs.bp)
 app.register_blueprint(reports.bp)
 app.register_blueprint(console.bp)
 app.register_blueprint(kpi_jobs.bp)
+app.register_blueprint(openapi.bp)

@@ -73,3 +73,14 @@ def test_readme_channel_verifies_threads_and_replies(client, agents, fax, monkey
     assert resp.json_body["provider_message_id"] == "fax:out-1"
     sent = [r.json() for r in fax_api.requests if r.path == "/send"]
     assert {"to": "+81-3-1234-5678", "text": "お見積もりを送付します。"} in sent
+
+
+def test_readme_channel_answers_400_naming_a_missing_header(client, fax, monkeypatch):
+    monkeypatch.setenv("FAX_KEY", "fax-key")
+    headers = {"Content-Type": "text/plain", "X-Fax-Key": "fax-key", "X-Fax-Id": "f-9"}
+    resp = client.http.post("/webhooks/fax", headers=headers, body="番号なし".encode())
+    assert resp.status_code == 400, resp.body
+    assert [e["field"] for e in resp.json_body["errors"]] == ["X-Fax-From"]
+    assert resp.json_body["raw_ref"]  # kept, as for any channel
+    latin = client.http.post("/webhooks/fax", headers={**headers, "X-Fax-From": "+81-3-1"}, body=b"\xff\xfe fax")
+    assert latin.status_code == 201, latin.body
