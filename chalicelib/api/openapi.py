@@ -85,7 +85,7 @@ def operation(path: str, method: str, entry: Any) -> dict[str, Any]:
     if params:
         op["parameters"] = [{"name": p, "in": "path", "required": True, "schema": {"type": "string"}} for p in params]
     schema = body_schema(entry.view_function)
-    if method in ("POST", "PUT", "PATCH"):
+    if method in ("POST", "PUT", "PATCH") or schema is not None:  # e.g. a DELETE with a reason
         types = entry.content_types or ["application/json"]
         op["requestBody"] = {"required": schema is not None and bool(schema.get("required")),
                              "content": {t: {"schema": schema if schema and t == "application/json" else {}}
