@@ -31,6 +31,7 @@ COMMAND_MODULES = (
     "chalicelib.cli.plugins",
     "chalicelib.cli.dlq",
     "chalicelib.cli.replay",
+    "chalicelib.cli.importer",
 )
 ENTRY_POINT_GROUP = "helpdesk.cli"
 DESCRIPTION = "Help-desk rules service: check rules, explain a ticket, manage agents and the outbox."

@@ -1,0 +1,1 @@
+"""Importers: other help desks' exported configuration -> our rule and calendar files. PURE."""
