@@ -36,6 +36,7 @@ from chalicelib.mail.compose import build_reply
 from chalicelib.mail.parse import ParsedMail, parse_mail
 from chalicelib.mail.quotes import split_reply
 from chalicelib.mail.refs import expand_references, routed_ticket, ses_message_ids, subject_token
+from chalicelib.mail.senders import machine_reason
 
 CHANNEL = "email"
 REPLY_CHANNELS = ("email", "form")
@@ -110,7 +111,8 @@ def _cut(text: str, limit: int) -> str:
 def to_inbound(raw: bytes, now: datetime) -> InboundMessage:
     """The one message a raw mail makes (``metadata["automatic"]`` set for bounces and auto-replies)."""
     mail = parse_mail(raw)
-    kind = classify(mail)
+    classify_warnings: list[str] = []
+    kind = classify(mail, classify_warnings)
     parts = split_reply(mail.text)
     dedupe_key = _dedupe_key(mail, raw)
     if mail.from_addr:
@@ -134,18 +136,16 @@ def to_inbound(raw: bytes, now: datetime) -> InboundMessage:
         "signature": _cut(parts.signature, MAX_SIGNATURE_CHARS),
         "html_only": mail.text_from_html,
         "carrier": carrier,
-        "warnings": list(mail.warnings),
+        "warnings": [*mail.warnings, *classify_warnings],
         "truncated": len(body) > MAX_BODY_CHARS,
     }
     metadata: dict[str, Any] = {"email": email_meta}
     own = parseaddr(os.environ.get("EMAIL_FROM", ""))[1].lower()
     if own and mail.from_addr == own and not kind.automatic:  # our own mail came back: never answer ourselves
-        metadata["automatic"] = {"kind": "own_mail", "reason": f"sent from our address {own}",
+        metadata["automatic"] = {"kind": "own_mail", "rule": "own-address", "reason": f"sent from our address {own}",
                                  "original_message_ids": list(mail.references), "recipients": []}
     elif kind.automatic:
-        metadata["automatic"] = {"kind": kind.kind, "reason": kind.reason,
-                                 "original_message_ids": list(kind.original_message_ids),
-                                 "recipients": [r.to_dict() for r in kind.recipients]}
+        metadata["automatic"] = kind.to_dict()
     return InboundMessage(
         channel=CHANNEL,
         dedupe_key=dedupe_key,
@@ -182,6 +182,9 @@ def helpdesk_send_message(message: OutboundMessage, get_secret: SecretGetter) ->
         return None
     if not message.to or "@" not in message.to:
         raise ValueError(f"ticket {message.ticket_id}: no email address to send to ({message.to!r})")
+    machine = machine_reason(message.to)
+    if machine and message.metadata.get("auto_reply"):  # last line of the outbound guard (services.outbound)
+        raise ValueError(f"ticket {message.ticket_id}: no automatic mail to {message.to}: {machine}")
     name, address = parseaddr(configured)
     composed = build_reply(
         from_addr=address, from_name=name, to=message.to, subject=message.subject, body_text=message.body_text,

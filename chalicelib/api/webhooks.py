@@ -45,4 +45,6 @@ def receive_webhook(channel: str):
             for r in outcome.results
         ],
     }
+    if outcome.automatic:  # machine mail: never a ticket; what it was, by which rule, and why
+        body["automatic"] = outcome.automatic
     return json_response(body, 201 if outcome.created_any else 200)

@@ -74,8 +74,8 @@ class ParsedMail:
         return self.headers.get(name.lower(), "")
 
 
-def _raw_header(msg: Message, name: str) -> str | None:
-    """The raw text of the first header ``name`` (before the policy's own decoding)."""
+def raw_header(msg: Message, name: str) -> str | None:
+    """The raw text of the first header ``name`` (before the policy's own decoding); None when absent."""
     for key, value in msg.raw_items():
         if key.lower() == name.lower():
             return value
@@ -231,9 +231,9 @@ def parse_mail(raw: bytes) -> ParsedMail:
         values = _raw_all(msg, name)
         if values:
             kept[name.lower()] = h.decode_value(values[0])[:MAX_HEADER_CHARS]
-    senders = h.addresses(_raw_header(msg, "From")) or h.addresses(_raw_header(msg, "Sender"))
+    senders = h.addresses(raw_header(msg, "From")) or h.addresses(raw_header(msg, "Sender"))
     if not senders:
-        senders = h.addresses(_raw_header(msg, "Reply-To")) or h.addresses(_raw_header(msg, "Return-Path"))
+        senders = h.addresses(raw_header(msg, "Reply-To")) or h.addresses(raw_header(msg, "Return-Path"))
         warnings.append("no readable From address")
     if len(_raw_all(msg, "From")) > 1:
         warnings.append("more than one From header; the first is used")
@@ -256,9 +256,9 @@ def parse_mail(raw: bytes) -> ParsedMail:
         to=_addr_list(msg, "To"),
         cc=_addr_list(msg, "Cc"),
         reply_to=_addr_list(msg, "Reply-To"),
-        date=_date(_raw_header(msg, "Date"), warnings),
-        message_id=(_ids(_raw_header(msg, "Message-ID")) or (None,))[0],
-        in_reply_to=_ids(_raw_header(msg, "In-Reply-To")),
+        date=_date(raw_header(msg, "Date"), warnings),
+        message_id=(_ids(raw_header(msg, "Message-ID")) or (None,))[0],
+        in_reply_to=_ids(raw_header(msg, "In-Reply-To")),
         references=_ids(" ".join(_raw_all(msg, "References"))),
         headers=kept,
         text=_clean(text),

@@ -168,6 +168,11 @@ def notification_item(ticket: TicketItem, effect: Mapping[str, Any], now: dateti
             "reply_to": _reply_to(ticket, effect)}
     problem = who.problem if target in targets else f"no plugin delivers to target {target!r}"
     zone = zone_for(who.person, calendar_zone(ticket, to))
+    if not problem and target == "email" and to == "customer":  # rule mail to the customer: the same guard
+        problem = outbound.automatic_send_refusal(ticket, who.address)
+    elif not problem and target == "email":
+        guard = outbound.machine_address("email", who.address)
+        problem = guard.message if guard else None
     try:
         context = template_context(ticket, effect, now, lang, zone)
         rendered = render_for(target, effect, context, lang)
@@ -241,6 +246,10 @@ def _auto_reply(ticket: TicketItem, effect: Mapping[str, Any], rendered: templat
                                rule_id=effect.get("rule_id"), auto_reply=True)
     data = {"rule_id": effect.get("rule_id"), "subject": rendered.subject, "body_text": rendered.body,
             "to": msg.to, "auto_reply": True}
+    refusal = outbound.automatic_send_refusal(ticket, msg.to)
+    if refusal:  # the hard guard: never an automatic mail to a robot, to nobody, or in answer to a robot
+        log.info("auto-reply of rule %s on ticket %s not sent: %s", effect.get("rule_id"), ticket.number, refusal)
+        return {"type": "auto_reply_not_sent", "data": {**data, "error": refusal, "guard": "machine_mail"}}
     problems = outbound.blocking(outbound.check_draft(ticket, rendered.body, msg.to, rendered.subject))
     if problems:
         return {"type": "auto_reply_not_sent", "data": {**data, "problems": [p.to_dict() for p in problems],

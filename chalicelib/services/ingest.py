@@ -78,7 +78,7 @@ def ingest_all(messages: list[InboundMessage], raw_ref: str, now: datetime) -> D
         auto = msg.metadata.get("automatic")
         if auto:
             result = mail_events.record_automatic(msg, raw_ref=raw_ref, now=now)
-            outcome.automatic.append({"kind": auto.get("kind"), "reason": auto.get("reason"),
+            outcome.automatic.append({"kind": auto.get("kind"), "rule": auto.get("rule"), "reason": auto.get("reason"),
                                       "ticket_id": result.ticket_id if result else None})
             if result is not None:
                 outcome.results.append(result)

@@ -10,6 +10,7 @@ from typing import Any
 
 from chalicelib.domain import OutboundMessage, SendResult
 from chalicelib.mail.refs import outbound_refs
+from chalicelib.mail.senders import machine_reason
 from chalicelib.presend import Draft, Problem, load_config, run_checks
 from chalicelib.settings import get_settings
 from chalicelib.store import customers, threads, tickets
@@ -63,13 +64,48 @@ def carrier_warnings(address: str | None) -> list[Problem]:
     return []
 
 
+MAIL_CHANNELS = ("email", "form")  # channels answered by mail (form customers too)
+MACHINE_EVENTS = ("delivery_failed", "delivery_delayed", "auto_reply_received")
+
+
+def machine_address(channel: str, to: str | None) -> Problem | None:
+    """A mail recipient that is not a person: null, role, no-reply or notification sender."""
+    if channel not in MAIL_CHANNELS:
+        return None
+    reason = machine_reason(to)
+    return Problem("machine_address", f"{to or '(no address)'}: {reason}; nothing automatic is sent there",
+                   to or "") if reason else None
+
+
+def automatic_send_refusal(ticket: TicketItem, to: str | None, timeline: list[Any] | None = None) -> str | None:
+    """Why no auto-reply or rule mail may go to ``to`` on this ticket now, or None.
+
+    Never to no address, never to a machine address (``chalicelib.mail.senders``),
+    never in answer to machine mail: when the newest thing the ticket received
+    is a bounce, complaint, delay or auto-reply (a rule fired by it must not answer it).
+    """
+    if not (to or "").strip():
+        return "the ticket has no address to send to"
+    problem = machine_address(ticket.channel, to)
+    if problem is not None:
+        return problem.message
+    events = timeline if timeline is not None else tickets.get_timeline(int(ticket.number))
+    received = [e for e in events if e.type == "message_in" or e.type in MACHINE_EVENTS]
+    if received and received[-1].type in MACHINE_EVENTS:
+        return f"the newest mail on the ticket is machine mail ({received[-1].type}); it is never answered"
+    return None
+
+
 def check_draft(ticket: TicketItem, body: str, to: str | None, subject: str = "") -> list[Problem]:
     """Every pre-send problem of a draft for this ticket (blocking ones first, then warnings)."""
     customer = customers.get_customer(ticket.customer_id)
     addresses = tuple(i["value"] for i in customers.list_identities(ticket.customer_id) if i["kind"] == "email")
     draft = Draft(body=body, subject=subject, to=to, customer_addresses=addresses,
                   customer_name=(customer.name if customer else None) or ticket.customer_name)
-    return run_checks(draft, load_config(get_settings().rules_dir))
+    extra = [machine_address(ticket.channel, to)] if to else []
+    if not (to or "").strip() and ticket.channel in MAIL_CHANNELS:
+        extra = [Problem("no_address", "the ticket's customer has no email address to send to")]
+    return run_checks(draft, load_config(get_settings().rules_dir), [p for p in extra if p])
 
 
 def blocking(problems: list[Problem]) -> list[Problem]:
