@@ -20,6 +20,9 @@ os.environ.update(
 )
 
 
+import logging  # noqa: E402
+from collections.abc import Iterator  # noqa: E402
+
 import pytest  # noqa: E402
 
 import bench.requests_count  # noqa: E402, F401 - counts AWS requests at every client made from here on
@@ -36,3 +39,17 @@ def _plugins_restored():
     for plugin in list(pm.get_plugins()):
         if id(plugin) not in before:
             pm.unregister(plugin)
+
+
+@pytest.fixture
+def no_tracebacks(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
+    """Fail the test if anything logged an exception or an error (the server log of the mail suite stays clean).
+
+    Records are captured from WARNING up; a record with ``exc_info``, a traceback in its text, or level
+    ERROR and above fails the test after it ran.
+    """
+    caplog.handler.setLevel(logging.WARNING)
+    yield
+    bad = [r for r in caplog.records if r.levelno >= logging.WARNING and (
+        r.exc_info or r.levelno >= logging.ERROR or "Traceback" in r.getMessage())]
+    assert not bad, "logged: " + "; ".join(f"{r.name} {r.levelname} {r.getMessage()[:200]}" for r in bad)

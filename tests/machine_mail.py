@@ -15,7 +15,13 @@ SUPPORT = "support@example.com"
 
 
 def _encode_header(text: str, charset: str) -> str:
-    return text if text.isascii() else Header(text, charset).encode()
+    """Encoded words for a non-ASCII value; of an address header only the display name is encoded."""
+    if text.isascii():
+        return text
+    name, sep, rest = text.partition(" <")
+    if sep and rest.isascii():
+        return f"{Header(name, charset).encode()} <{rest}"
+    return Header(text, charset).encode()
 
 
 def raw_mail(headers: list[tuple[str, str]], body: str = "", charset: str = "us-ascii",
@@ -33,15 +39,15 @@ def _codec(charset: str) -> str:
 
 
 def multipart(headers: list[tuple[str, str]], parts: list[tuple[str, str]], subtype: str = "mixed",
-              params: str = "") -> bytes:
+              params: str = "", boundary: str = "BOUND") -> bytes:
     """A multipart mail: ``parts`` are (content type line, body) pairs."""
     lines = [f"{name}: {_encode_header(value, 'utf-8')}" for name, value in headers]
-    lines += ["MIME-Version: 1.0", f'Content-Type: multipart/{subtype}; boundary="BOUND"{params}']
+    lines += ["MIME-Version: 1.0", f'Content-Type: multipart/{subtype}; boundary="{boundary}"{params}']
     body = ["This is a MIME-encapsulated message.", ""]
     for ctype, text in parts:
-        body += ["--BOUND", f"Content-Type: {ctype}", "", text]
-    body += ["--BOUND--", ""]
-    return ("\r\n".join(lines) + "\r\n\r\n" + "\r\n".join(body).replace("\n", "\r\n")).encode("utf-8")
+        body += [f"--{boundary}", f"Content-Type: {ctype}", "", text.replace("\r\n", "\n")]
+    body += [f"--{boundary}--", ""]
+    return ("\n".join(lines) + "\n\n" + "\n".join(body)).replace("\n", "\r\n").encode("utf-8")
 
 
 def original_headers(message_id: str = OUR_ID, to: str = "hanako@ezweb.ne.jp") -> str:
@@ -178,7 +184,8 @@ def forwarded_bounce(own_words: str = "") -> bytes:
     """A person's mailbox forwarding a bounce it received, as an attachment."""
     inner = dsn(("text/rfc822-headers", original_headers())).decode()
     parts = [("text/plain", own_words or ""), ("message/rfc822", inner)]
-    return multipart(base_headers("Taro <taro@example.org>", "Fwd: Undelivered Mail Returned to Sender"), parts)
+    return multipart(base_headers("Taro <taro@example.org>", "Fwd: Undelivered Mail Returned to Sender"), parts,
+                     boundary="OUTER")
 
 
 def arf_in_mixed() -> bytes:

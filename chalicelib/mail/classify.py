@@ -104,7 +104,7 @@ class _Facts:
         self.ctype = mail.content_type
         self.report_type = (_param(msg, "report-type") if self.ctype == "multipart/report" else "").lower()
         self.raw_from = raw_header(msg, "From")
-        self.from_addrs = [a for _n, a in h.addresses(self.raw_from)]
+        self.from_addrs = [a for _n, a in h.addresses(self.raw_from) or h.addresses(h.decode_value(self.raw_from))]
         self.sender_addrs = [a for _n, a in h.addresses(raw_header(msg, "Sender"))]
 
     @property
@@ -161,7 +161,7 @@ def _machine(facts: _Facts, rule: str, reason: str, otherwise: str) -> Classific
 def _reports(f: _Facts) -> Classification | None:
     if f.report_type in ("delivery-status", "global-delivery-status"):
         return _failure(f, "report-dsn", f"multipart/report; report-type={f.report_type}")
-    arf = reports.parts_of(f.mail.message, ("message/feedback-report",))
+    arf = reports.parts_of(f.mail.message, ("message/feedback-report",), forwarded=False)
     if f.report_type == "feedback-report" or arf:
         where = "multipart/report" if f.report_type == "feedback-report" else f"a part of {f.ctype}"
         return Classification("complaint", f"ARF feedback report ({where})", reports.original_ids(f.mail),
@@ -169,7 +169,8 @@ def _reports(f: _Facts) -> Classification | None:
     if f.report_type == "disposition-notification":
         return Classification("receipt", "multipart/report; report-type=disposition-notification",
                               reports.original_ids(f.mail), (), "report-mdn")
-    if reports.parts_of(f.mail.message, ("message/delivery-status", "message/global-delivery-status")):
+    if reports.parts_of(f.mail.message, ("message/delivery-status", "message/global-delivery-status"),
+                        forwarded=False):
         return _failure(f, "dsn-part", f"message/delivery-status part in {f.ctype}")
     if f.ctype == "multipart/report":
         return _failure(f, "report-untyped", f"multipart/report with report-type {f.report_type or 'missing'!r}")

@@ -89,7 +89,7 @@ def delay_words(text: str, limit: int = 3000) -> bool:
 
 _ADDRESS = re.compile(r"<?([A-Za-z0-9._%+'=-]{1,64}@[A-Za-z0-9.-]{1,200}\.[A-Za-z]{2,24})>?")
 _HEADER_LINE = re.compile(r"^[ \t>]*(From|To|Cc|Reply-To|Return-Path|Sender|Message-ID|References|In-Reply-To|"
-                          r"Received|差出人|宛先|送信者)\s*[:：]", re.I)
+                          r"Received)\s*:", re.I)
 _END_OF_NOTICE = re.compile(r"^\s*(-{20,}|={20,}|_{20,}|.*(original message|returned message|元のメッセージ|"
                             r"送信したメール|返送|以下、?送信).*)$", re.I)
 

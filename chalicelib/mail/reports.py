@@ -50,15 +50,26 @@ class FailedRecipient:
                 "diagnostic": self.diagnostic}
 
 
-def parts_of(msg: Message, types: tuple[str, ...]) -> list[Message]:
-    """Every part (at any depth, forwarded reports included) of one of ``types``."""
-    out = []
-    for part in msg.walk():
-        try:
-            if part.get_content_type() in types:
-                out.append(part)
-        except Exception:  # noqa: BLE001 - a broken Content-Type header is not a report
-            continue
+def _ctype(part: Message) -> str:
+    try:
+        return part.get_content_type()
+    except Exception:  # noqa: BLE001 - a broken Content-Type header is no report
+        return ""
+
+
+def parts_of(msg: Message, types: tuple[str, ...], forwarded: bool = True) -> list[Message]:
+    """Every part of one of ``types`` at any depth; with ``forwarded=False`` not inside attached messages."""
+    if forwarded:
+        return [p for p in msg.walk() if _ctype(p) in types]
+    out: list[Message] = []
+    stack = [msg]
+    while stack:
+        part = stack.pop(0)
+        if _ctype(part) in types:
+            out.append(part)
+        payload = part.get_payload() if part.is_multipart() and _ctype(part) != "message/rfc822" else None
+        if isinstance(payload, list):
+            stack += [p for p in payload if isinstance(p, Message)]
     return out
 
 

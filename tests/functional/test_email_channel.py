@@ -23,6 +23,7 @@ from tests.functional.mailkit import (
     ses_notification,
 )
 
+pytestmark = pytest.mark.usefixtures("no_tracebacks")  # the mail suite logs no exception
 JSON = {"Content-Type": "application/json"}
 CARRIER = "山田 花子 <hanako@docomo.ne.jp>"
 

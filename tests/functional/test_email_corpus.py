@@ -30,6 +30,7 @@ READABLE = {
 }
 
 
+pytestmark = pytest.mark.usefixtures("no_tracebacks")  # the mail suite logs no exception
 CHUNK = 13
 FILES = corpus_files()
 ROOT_DIR = FILES[0].parents[[p.name for p in FILES[0].parents].index("email")] if FILES else None

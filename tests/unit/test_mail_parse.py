@@ -11,6 +11,8 @@ from chalicelib.mail.headers import addresses, decode_value, message_ids
 from chalicelib.mail.html import html_to_text
 from chalicelib.mail.parse import parse_mail
 
+pytestmark = pytest.mark.usefixtures("no_tracebacks")  # the mail suite logs no exception
+
 
 def _mail(body: bytes, ctype: str = "text/plain; charset=utf-8", cte: str = "8bit", extra: str = "") -> bytes:
     head = (f"From: Hanako <hanako@example.jp>\r\nTo: support@example.com\r\nSubject: test\r\n{extra}"

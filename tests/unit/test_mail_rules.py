@@ -19,6 +19,8 @@ from chalicelib.mail.quotes import split_reply
 from chalicelib.mail.refs import expand_references, outbound_refs, routed_ticket, ses_message_ids, subject_token
 from tests.conftest import ROOT
 
+pytestmark = pytest.mark.usefixtures("no_tracebacks")  # the mail suite logs no exception
+
 JA_REPLY = """山田です。
 届きました、ありがとうございます。
 
