@@ -134,6 +134,7 @@ def to_inbound(raw: bytes, now: datetime) -> InboundMessage:
         "attachments": [a.to_dict() for a in mail.attachments],
         "quoted": _cut(parts.quoted, MAX_QUOTED_CHARS),
         "signature": _cut(parts.signature, MAX_SIGNATURE_CHARS),
+        "notice": _cut(parts.notice, MAX_SIGNATURE_CHARS),
         "html_only": mail.text_from_html,
         "carrier": carrier,
         "warnings": [*mail.warnings, *classify_warnings],
