@@ -195,3 +195,11 @@ def test_rule_mail_never_answers_machine_mail(client, agents, mail_env, tmp_path
     assert refusal and "machine mail (delivery_failed)" in refusal
     for address in ("MAILER-DAEMON", "post_master@example.jp", "no-reply@sns.amazonaws.com", ""):
         assert outbound.automatic_send_refusal(ticket, address)
+
+
+def test_the_readme_example_answer_is_what_the_webhook_says(client, agents, mail_env):
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("**Machine mail**"):]
+    example = json.loads(section[section.index("```json") + 7:section.index("```", section.index("```json") + 7)])
+    body = post_mail(client, mm.role_notice("postmaster@example.net")).json_body
+    assert body["automatic"] == example["automatic"] and body["results"] == example["results"] == []
