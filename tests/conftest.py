@@ -41,15 +41,20 @@ def _plugins_restored():
             pm.unregister(plugin)
 
 
+def logged_problems(records: list[logging.LogRecord]) -> list[str]:
+    """Records from WARNING up that carry an exception or a traceback, or are errors."""
+    return [f"{r.name} {r.levelname} {r.getMessage()[:200]}" for r in records if r.levelno >= logging.WARNING and (
+        r.exc_info or r.levelno >= logging.ERROR or "Traceback" in r.getMessage())]
+
+
 @pytest.fixture
 def no_tracebacks(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
     """Fail the test if anything logged an exception or an error (the server log of the mail suite stays clean).
 
-    Records are captured from WARNING up; a record with ``exc_info``, a traceback in its text, or level
-    ERROR and above fails the test after it ran.
+    Records are captured from WARNING up, in setup, call and teardown; a record with ``exc_info``, a
+    traceback in its text, or level ERROR and above fails the test.
     """
     caplog.handler.setLevel(logging.WARNING)
     yield
-    bad = [r for r in caplog.records if r.levelno >= logging.WARNING and (
-        r.exc_info or r.levelno >= logging.ERROR or "Traceback" in r.getMessage())]
-    assert not bad, "logged: " + "; ".join(f"{r.name} {r.levelname} {r.getMessage()[:200]}" for r in bad)
+    bad = logged_problems([*caplog.get_records("setup"), *caplog.get_records("call"), *caplog.records])
+    assert not bad, "logged: " + "; ".join(bad)

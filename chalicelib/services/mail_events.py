@@ -20,7 +20,7 @@ from chalicelib.errors import NotFound
 from chalicelib.mail.carriers import carrier_of
 from chalicelib.mail.feedback import DeliveryFeedback
 from chalicelib.mail.refs import expand_references
-from chalicelib.services import flow
+from chalicelib.services import flow, outbound
 from chalicelib.store import changes, customers, deliveries, threads, tickets
 from chalicelib.store.models import TicketItem
 
@@ -92,7 +92,8 @@ def record_delivery_failure(number: int, *, kind: str, ids: Sequence[str], recip
                           event={"type": "delivery_failed", "body_text": diagnostic or detail,
                                  "subject": subject or ticket.subject, "channel": ticket.channel, "actor": ACTOR})
 
-    changed = flow.change_ticket(number, mutate, actor=ACTOR, now=now)
+    with outbound.answering_machine_mail(kind):  # what the rules do about it, never a mail back to the robot
+        changed = flow.change_ticket(number, mutate, actor=ACTOR, now=now)
     event = next((e for e in changed.events if e.type == "delivery_failed"), None)
     log.info("ticket %s: %s of %s recorded", number, kind, ids[:1])
     return tickets.IngestResult(number, event.event_id if event else "", duplicate=False, created=False,

@@ -5,6 +5,9 @@ and the ``<id@region.amazonses.com>`` Message-ID SES gave the mail)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import datetime
 from typing import Any
 
@@ -65,7 +68,6 @@ def carrier_warnings(address: str | None) -> list[Problem]:
 
 
 MAIL_CHANNELS = ("email", "form")  # channels answered by mail (form customers too)
-MACHINE_EVENTS = ("delivery_failed", "delivery_delayed", "auto_reply_received")
 
 
 def machine_address(channel: str, to: str | None) -> Problem | None:
@@ -77,22 +79,34 @@ def machine_address(channel: str, to: str | None) -> Problem | None:
                    to or "") if reason else None
 
 
-def automatic_send_refusal(ticket: TicketItem, to: str | None, timeline: list[Any] | None = None) -> str | None:
+_answering: ContextVar[str | None] = ContextVar("answering_machine_mail", default=None)
+
+
+@contextmanager
+def answering_machine_mail(kind: str) -> Iterator[None]:
+    """While recording machine mail (a bounce firing ``delivery_failed``), rules it fires send nothing
+    automatic to the customer: that would be an answer to a robot."""
+    token = _answering.set(kind)
+    try:
+        yield
+    finally:
+        _answering.reset(token)
+
+
+def automatic_send_refusal(ticket: TicketItem, to: str | None) -> str | None:
     """Why no auto-reply or rule mail may go to ``to`` on this ticket now, or None.
 
     Never to no address, never to a machine address (``chalicelib.mail.senders``),
-    never in answer to machine mail: when the newest thing the ticket received
-    is a bounce, complaint, delay or auto-reply (a rule fired by it must not answer it).
+    never in answer to machine mail (rules fired while a bounce, complaint or
+    auto-reply is recorded: ``answering_machine_mail``).
     """
     if not (to or "").strip():
         return "the ticket has no address to send to"
     problem = machine_address(ticket.channel, to)
     if problem is not None:
         return problem.message
-    events = timeline if timeline is not None else tickets.get_timeline(int(ticket.number))
-    received = [e for e in events if e.type == "message_in" or e.type in MACHINE_EVENTS]
-    if received and received[-1].type in MACHINE_EVENTS:
-        return f"the newest mail on the ticket is machine mail ({received[-1].type}); it is never answered"
+    if _answering.get():
+        return f"fired by machine mail ({_answering.get()}); machine mail is never answered"
     return None
 
 

@@ -182,19 +182,44 @@ def test_an_agent_reply_to_a_role_address_needs_an_override(client, agents, mail
     assert "machine_address" in json.dumps(resp.json_body)
 
 
-def test_rule_mail_never_answers_machine_mail(client, agents, mail_env, tmp_path: Path):
+def test_rules_fired_by_a_bounce_never_mail_the_customer(client, agents, mail_env, tmp_path: Path, monkeypatch):
+    import shutil
+
+    rules = tmp_path / "rules"
+    shutil.copytree(ROOT / "rules", rules)
+    (rules / "answer-the-bounce.json").write_text(json.dumps({  # a careless rule: answer every failure
+        "kind": "trigger", "position": 977, "description": "mail the customer again when a reply bounced",
+        "on": ["delivery_failed"], "actions": [
+            {"type": "auto_reply", "template": "received"},
+            {"type": "notify", "target": "email", "to": "customer", "template": "received"}]}))
+    monkeypatch.setenv("HELPDESK_RULES_DIR", str(rules))
+    number = post_mail(client, make_mail(sender="山田 花子 <hanako@example.jp>")).json_body["results"][0]["ticket_id"]
+    ours, _ses = _reply_ids(client, number)
+    before = len(sent_mail())
+    post_mail(client, mm.dsn(None, f"X-Original-Message-ID: {ours}"))
+    assert len(sent_mail()) == before  # neither the auto-reply nor the rule notification went out
+    timeline = _ticket(client, number)["timeline"]
+    (refused,) = [e for e in timeline if e["type"] == "auto_reply_not_sent"]
+    assert "machine mail is never answered" in refused["data"]["error"]
+    (failed,) = [e for e in timeline if e["type"] == "notification_failed"
+                 and e["data"]["rule_id"] == "answer-the-bounce"]
+    assert "machine mail is never answered" in failed["data"]["error"]
+    told = [e for e in timeline if e["type"] in ("notification_sent", "notification_queued")
+            and e["data"].get("rule_id") == "notify-assignee-on-delivery-failure"]
+    assert told or not _ticket(client, number)["assignee"]  # staff are still told (to the agent, not the robot)
+
+
+def test_no_automatic_mail_to_machine_addresses(client, agents, mail_env):
     from chalicelib.services import outbound
     from chalicelib.store import tickets
 
     number = post_mail(client, make_mail(sender="山田 花子 <hanako@example.jp>")).json_body["results"][0]["ticket_id"]
     ticket = tickets.get_ticket(number)
     assert outbound.automatic_send_refusal(ticket, "hanako@example.jp") is None
-    ours, _ses = _reply_ids(client, number)
-    post_mail(client, mm.dsn(None, f"X-Original-Message-ID: {ours}"))
-    refusal = outbound.automatic_send_refusal(ticket, "hanako@example.jp")
-    assert refusal and "machine mail (delivery_failed)" in refusal
-    for address in ("MAILER-DAEMON", "post_master@example.jp", "no-reply@sns.amazonaws.com", ""):
+    for address in ("MAILER-DAEMON", "post_master@example.jp", "no-reply@sns.amazonaws.com", "", None):
         assert outbound.automatic_send_refusal(ticket, address)
+    with outbound.answering_machine_mail("bounce"):
+        assert outbound.automatic_send_refusal(ticket, "hanako@example.jp")
 
 
 def test_the_readme_example_answer_is_what_the_webhook_says(client, agents, mail_env):

@@ -165,3 +165,25 @@ def test_flufl_bounce_detectors_that_raise_do_not_stop_the_scan():
         bounce_lib.DETECTORS[:] = saved
     assert found is not None and "hanako@example.jp" in found.permanent
     assert warnings == ["flufl.bounce Broken detector failed: IndexError"]
+
+
+def test_the_log_guard_of_the_mail_suite_catches_tracebacks():
+    import logging
+    import sys
+
+    from tests.conftest import logged_problems
+
+    def record(level: int, msg: str, exc: bool = False) -> logging.LogRecord:
+        info = None
+        if exc:
+            try:
+                raise ValueError("no email address")
+            except ValueError:
+                info = sys.exc_info()
+        return logging.LogRecord("chalicelib.services.effects", level, __file__, 1, msg, (), info)
+
+    assert logged_problems([record(logging.WARNING, "EMAIL_FROM is not set")]) == []
+    assert logged_problems([record(logging.INFO, "bounce concerns no ticket")]) == []
+    assert len(logged_problems([record(logging.WARNING, "auto-reply failed", exc=True)])) == 1
+    assert len(logged_problems([record(logging.ERROR, "send failed")])) == 1
+    assert len(logged_problems([record(logging.WARNING, "Traceback (most recent call last): ...")])) == 1
