@@ -13,6 +13,11 @@ from typing import Any
 
 from chalicelib import clock
 
+CLAIM_DEFAULT_TTL_S = 300
+"""How long a claim ("X is replying") lasts unless renewed."""
+CLAIM_MAX_TTL_S = 1800
+"""The longest claim an agent may ask for."""
+
 
 class Status(enum.StrEnum):
     """Lifecycle of a ticket."""

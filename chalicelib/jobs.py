@@ -8,8 +8,10 @@ from chalice import Blueprint, Rate
 
 from chalicelib import metrics
 from chalicelib.domain import utcnow
-from chalicelib.services import dispatch as dispatch_service
-from chalicelib.services import sweep as sweep_service
+from chalicelib.lazy import lazy_import
+
+dispatch_service = lazy_import("chalicelib.services.dispatch")
+sweep_service = lazy_import("chalicelib.services.sweep")
 
 bp = Blueprint(__name__)
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 from chalice import Blueprint, Rate
 
 from chalicelib.domain import utcnow
-from chalicelib.services import kpis
+from chalicelib.lazy import lazy_import
+
+kpis = lazy_import("chalicelib.services.kpis")
 
 bp = Blueprint(__name__)
 

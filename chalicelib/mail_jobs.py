@@ -20,10 +20,13 @@ from urllib.parse import unquote_plus
 from chalice import Blueprint
 
 from chalicelib.domain import utcnow
-from chalicelib.mail.feedback import parse_ses_notification
-from chalicelib.services import ingest, mail_events
+from chalicelib.lazy import lazy_import
 from chalicelib.settings import get_settings
-from chalicelib.store import raw
+
+ses_feedback = lazy_import("chalicelib.mail.feedback")
+ingest = lazy_import("chalicelib.services.ingest")
+mail_events = lazy_import("chalicelib.services.mail_events")
+raw = lazy_import("chalicelib.store.raw")
 
 bp = Blueprint(__name__)
 log = logging.getLogger(__name__)
@@ -66,7 +69,7 @@ def email_inbound(event: Any) -> dict[str, Any]:
 @bp.on_sns_message(topic=FEEDBACK_TOPIC, name="email_feedback")
 def email_feedback(event: Any) -> dict[str, Any]:
     """An SES bounce or complaint: mark the reply undelivered and fire ``delivery_failed``."""
-    feedback = parse_ses_notification(event.message)
+    feedback = ses_feedback.parse_ses_notification(event.message)
     if feedback is None:
         return {"ignored": True}
     result = mail_events.record_feedback(feedback, utcnow())

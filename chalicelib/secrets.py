@@ -35,16 +35,18 @@ def get_secret(name: str) -> str | None:
         return value
     secret_id = os.environ.get(f"{name}_SECRET_ID")
     if secret_id:
-        import boto3  # deferred: only deployments use Secrets Manager
+        from chalicelib import aws  # deferred: only deployments use Secrets Manager
+        from chalicelib.settings import get_settings
 
-        return _cached(f"sm:{secret_id}", lambda: boto3.client("secretsmanager").get_secret_value(
+        return _cached(f"sm:{secret_id}", lambda: aws.client("secretsmanager", get_settings().region).get_secret_value(
             SecretId=secret_id).get("SecretString"))
     param = os.environ.get(f"{name}_PARAM")
     if not param:
         return None
-    import boto3  # deferred: only deployments use SSM
+    from chalicelib import aws  # deferred: only deployments use SSM
+    from chalicelib.settings import get_settings
 
-    return _cached(f"ssm:{param}", lambda: boto3.client("ssm").get_parameter(
+    return _cached(f"ssm:{param}", lambda: aws.client("ssm", get_settings().region).get_parameter(
         Name=param, WithDecryption=True)["Parameter"]["Value"])
 
 

@@ -27,6 +27,7 @@ from datetime import datetime
 from email.utils import parseaddr
 from typing import Any
 
+from chalicelib import aws  # the one boto3 Session per container
 from chalicelib.domain import InboundMessage, InboundRequest, OutboundMessage, Sender, SendResult, utcnow
 from chalicelib.errors import Unauthorized, ValidationFailed, schema_error
 from chalicelib.hookspecs import SecretGetter, hookimpl
@@ -56,18 +57,17 @@ def _region() -> str:
 
 
 def _ses() -> Any:
-    import boto3
-
     region = _region()
     with _lock:
         if region not in _clients:
-            _clients[region] = boto3.session.Session().client("ses", region_name=region)
+            _clients[region] = aws.client("ses", region)
         return _clients[region]
 
 
 def reset_clients() -> None:
     """Forget cached clients (tests switch endpoints)."""
     _clients.clear()
+    aws.reset("ses")
 
 
 @hookimpl

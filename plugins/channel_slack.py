@@ -36,9 +36,6 @@ import unicodedata
 from datetime import datetime
 from typing import Any
 
-from slack_sdk import WebClient
-from slack_sdk.signature import Clock, SignatureVerifier
-
 from chalicelib.domain import InboundMessage, InboundRequest, OutboundMessage, Sender, SendResult
 from chalicelib.errors import Unauthorized, ValidationFailed, schema_error
 from chalicelib.hookspecs import SecretGetter, hookimpl
@@ -53,14 +50,16 @@ USER_SUBTYPES = (None, "file_share", "thread_broadcast")
 SEND_TIMEOUT_S = 10
 
 
-class _At(Clock):
-    """slack_sdk's clock pinned to the hook's ``now`` (replay windows are checked against it)."""
+def _at(now: datetime) -> Any:
+    """slack_sdk's clock pinned to the hook's ``now`` (replay windows are checked against it).
+    slack_sdk is imported here, on the first Slack delivery, not on every function's cold start."""
+    from slack_sdk.signature import Clock
 
-    def __init__(self, now: datetime) -> None:
-        self._now = now.timestamp()
+    class _At(Clock):
+        def now(self) -> float:
+            return now.timestamp()
 
-    def now(self) -> float:
-        return self._now
+    return _At()
 
 
 @hookimpl
@@ -89,7 +88,9 @@ def helpdesk_verify_inbound(
         raise Unauthorized("X-Slack-Request-Timestamp is not unix seconds") from exc
     if stale:
         raise Unauthorized(f"X-Slack-Request-Timestamp is outside the {REPLAY_WINDOW_S}s replay window")
-    if not SignatureVerifier(secret, clock=_At(now)).is_valid(request.body, timestamp, signature):
+    from slack_sdk.signature import SignatureVerifier
+
+    if not SignatureVerifier(secret, clock=_at(now)).is_valid(request.body, timestamp, signature):
         raise Unauthorized("invalid X-Slack-Signature")
     return True
 
@@ -193,6 +194,8 @@ def helpdesk_send_message(message: OutboundMessage, get_secret: SecretGetter) ->
     if not target.get("channel_id"):
         raise RuntimeError(f"ticket {message.ticket_id} has no Slack conversation to reply to")
     base_url = os.environ.get("SLACK_API_URL") or DEFAULT_API_URL
+    from slack_sdk import WebClient
+
     client = WebClient(token=token, base_url=base_url.rstrip("/") + "/", timeout=SEND_TIMEOUT_S)
     resp = client.chat_postMessage(channel=target["channel_id"], thread_ts=target.get("thread_ts"),
                                    text=_escape(message.body_text))

@@ -22,6 +22,7 @@ from email.headerregistry import Address
 from email.utils import parseaddr
 from typing import Any
 
+from chalicelib import aws  # the one boto3 Session per container
 from chalicelib.domain import DeliveryResult, Notification
 from chalicelib.hookspecs import SecretGetter, hookimpl
 
@@ -34,12 +35,10 @@ _clients: dict[str, Any] = {}
 
 
 def _ses() -> Any:
-    import boto3
-
     region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "ap-northeast-1"
     with _lock:
         if region not in _clients:
-            _clients[region] = boto3.session.Session().client("ses", region_name=region)
+            _clients[region] = aws.client("ses", region)
         return _clients[region]
 
 
@@ -97,3 +96,4 @@ def helpdesk_notify(notification: Notification, get_secret: SecretGetter) -> Del
 def reset_clients() -> None:
     """Forget cached clients (tests switch endpoints)."""
     _clients.clear()
+    aws.reset("ses")

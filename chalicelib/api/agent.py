@@ -5,24 +5,28 @@ from __future__ import annotations
 from typing import Any
 
 from chalice import Blueprint, Response
-from jsonschema import Draft202012Validator
 
 from chalicelib.api.common import authenticate, handles_errors, json_response
 from chalicelib.api.tickets import parse_ticket_id, read_json
-from chalicelib.domain import utcnow
-from chalicelib.services import claims, notes, outbound, replies
-from chalicelib.services.reply_templates import render_reply
-from chalicelib.store import tickets
+from chalicelib.domain import CLAIM_DEFAULT_TTL_S, CLAIM_MAX_TTL_S, utcnow
+from chalicelib.lazy import LazyValidator, lazy_import
+
+claims = lazy_import("chalicelib.services.claims")
+notes = lazy_import("chalicelib.services.notes")
+outbound = lazy_import("chalicelib.services.outbound")
+replies = lazy_import("chalicelib.services.replies")
+reply_templates = lazy_import("chalicelib.services.reply_templates")
+tickets = lazy_import("chalicelib.store.tickets")
 
 bp = Blueprint(__name__)
 
 _BODY = {"type": "string", "minLength": 1, "maxLength": 50_000}
-CLAIM = Draft202012Validator({
+CLAIM = LazyValidator({
     "type": "object", "additionalProperties": False,
-    "properties": {"ttl_seconds": {"type": "integer", "minimum": 30, "maximum": claims.MAX_TTL_S},
+    "properties": {"ttl_seconds": {"type": "integer", "minimum": 30, "maximum": CLAIM_MAX_TTL_S},
                    "force": {"type": "boolean"}},
 })
-REPLY = Draft202012Validator({
+REPLY = LazyValidator({
     "type": "object", "additionalProperties": False, "required": ["last_seen_event_id"],
     "properties": {
         "body": _BODY, "template": {"type": "string"}, "vars": {"type": "object"},
@@ -34,13 +38,13 @@ REPLY = Draft202012Validator({
     },
     "oneOf": [{"required": ["body"]}, {"required": ["template"]}],
 })
-PREVIEW = Draft202012Validator({
+PREVIEW = LazyValidator({
     "type": "object", "additionalProperties": False,
     "properties": {"body": _BODY, "template": {"type": "string"}, "vars": {"type": "object"},
                    "lang": {"enum": ["ja", "en"]}, "to": {"type": "string", "maxLength": 254}},
     "oneOf": [{"required": ["body"]}, {"required": ["template"]}],
 })
-NOTE = Draft202012Validator({"type": "object", "additionalProperties": False, "required": ["body"],
+NOTE = LazyValidator({"type": "object", "additionalProperties": False, "required": ["body"],
                              "properties": {"body": _BODY}})
 
 
@@ -52,7 +56,7 @@ def claim(ticket_id: str) -> Response:
     agent = authenticate(request)
     body = read_json(request.raw_body or b"{}", CLAIM)
     result = claims.take(parse_ticket_id(ticket_id), agent, utcnow(),
-                         ttl_s=body.get("ttl_seconds", claims.DEFAULT_TTL_S), force=body.get("force", False))
+                         ttl_s=body.get("ttl_seconds", CLAIM_DEFAULT_TTL_S), force=body.get("force", False))
     return json_response(result)
 
 
@@ -68,7 +72,7 @@ def release(ticket_id: str) -> Response:
 def _body_of(number: int, agent: Any, body: dict[str, Any]) -> str:
     if "body" in body:
         return body["body"]
-    return render_reply(tickets.get_ticket(number), agent, body["template"], body.get("vars") or {},
+    return reply_templates.render_reply(tickets.get_ticket(number), agent, body["template"], body.get("vars") or {},
                         body.get("lang", "ja"))
 
 

@@ -6,7 +6,7 @@ import functools
 import json
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalice import Response
 from chalice.app import Request
@@ -20,9 +20,14 @@ from chalicelib.errors import (
     Unauthorized,
     ValidationFailed,
 )
+from chalicelib.lazy import lazy_import
 from chalicelib.settings import get_settings
-from chalicelib.store import agents, auth
-from chalicelib.store.models import AgentItem
+from chalicelib.store import auth
+
+if TYPE_CHECKING:
+    from chalicelib.store.models import AgentItem
+
+agents = lazy_import("chalicelib.store.agents")
 
 log = logging.getLogger(__name__)
 

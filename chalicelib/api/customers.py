@@ -16,17 +16,22 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalice import Blueprint
-from jsonschema import Draft202012Validator
 
 from chalicelib.api.common import authenticate, handles_errors, json_response
 from chalicelib.api.tickets import read_json
 from chalicelib.domain import utcnow
 from chalicelib.errors import Forbidden, NotFound, ValidationFailed, schema_error
-from chalicelib.store import audit, customers, tickets
-from chalicelib.store.models import CustomerItem, TicketItem
+from chalicelib.lazy import LazyValidator, lazy_import
+
+if TYPE_CHECKING:
+    from chalicelib.store.models import CustomerItem, TicketItem
+
+audit = lazy_import("chalicelib.store.audit")
+customers = lazy_import("chalicelib.store.customers")
+tickets = lazy_import("chalicelib.store.tickets")
 
 bp = Blueprint(__name__)
 
@@ -106,7 +111,7 @@ PATCH_SCHEMA: dict[str, Any] = {
                    "name": {"type": ["string", "null"], "minLength": 1, "maxLength": 200},
                    "notes": {"type": ["string", "null"], "maxLength": 5000}},
 }
-_patch = Draft202012Validator(PATCH_SCHEMA)
+_patch = LazyValidator(PATCH_SCHEMA)
 VIP_ROLES = ("supervisor", "admin")
 
 

@@ -3,26 +3,27 @@
 from __future__ import annotations
 
 from chalice import Blueprint, Response
-from jsonschema import Draft202012Validator
 
 from chalicelib.api.common import authenticate, handles_errors, json_response
 from chalicelib.api.tickets import parse_ticket_id, read_json
 from chalicelib.directory import load_directory
 from chalicelib.domain import utcnow
-from chalicelib.services import escalations
+from chalicelib.lazy import LazyValidator, lazy_import
 from chalicelib.settings import get_settings
+
+escalations = lazy_import("chalicelib.services.escalations")
 
 bp = Blueprint(__name__)
 
-ESCALATE = Draft202012Validator({
+ESCALATE = LazyValidator({
     "type": "object", "additionalProperties": False, "required": ["department", "note"],
     "properties": {"department": {"type": "string", "minLength": 1}, "contact": {"type": "string", "minLength": 1},
                    "note": {"type": "string", "minLength": 1, "maxLength": 5000},
                    "due_minutes": {"type": "integer", "minimum": 1, "maximum": 60 * 24 * 30}},
 })
-CANCEL = Draft202012Validator({"type": "object", "additionalProperties": False,
-                               "properties": {"reason": {"type": "string", "maxLength": 2000}}})
-DECLINE = Draft202012Validator({"type": "object", "additionalProperties": False, "required": ["reason"],
+CANCEL = LazyValidator({"type": "object", "additionalProperties": False,
+                        "properties": {"reason": {"type": "string", "maxLength": 2000}}})
+DECLINE = LazyValidator({"type": "object", "additionalProperties": False, "required": ["reason"],
                                 "properties": {"reason": {"type": "string", "minLength": 1, "maxLength": 2000}}})
 
 

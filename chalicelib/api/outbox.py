@@ -9,8 +9,10 @@ from chalice import Blueprint
 from chalicelib.api.common import authenticate, handles_errors, int_param, json_response
 from chalicelib.domain import utcnow
 from chalicelib.errors import NotFound
-from chalicelib.services import dispatch
-from chalicelib.store import outbox
+from chalicelib.lazy import lazy_import
+
+dispatch = lazy_import("chalicelib.services.dispatch")
+outbox = lazy_import("chalicelib.store.outbox")
 
 bp = Blueprint(__name__)
 _ID = re.compile(r"^[0-9a-f]{32}$")

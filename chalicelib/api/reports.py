@@ -6,21 +6,22 @@ from datetime import date, timedelta
 from typing import Any
 
 from chalice import Blueprint, Response
-from jsonschema import Draft202012Validator
 
 from chalicelib.api.common import authenticate, handles_errors, int_param, json_response
 from chalicelib.api.tickets import read_json
 from chalicelib.domain import utcnow
 from chalicelib.errors import Forbidden, ValidationFailed
-from chalicelib.kpi import report as report_mod
 from chalicelib.kpi.days import day_of, report_timezone
-from chalicelib.services import kpis
+from chalicelib.lazy import LazyValidator, lazy_import
+
+kpis = lazy_import("chalicelib.services.kpis")
+report_mod = lazy_import("chalicelib.kpi.report")
 
 bp = Blueprint(__name__)
 DEFAULT_DAYS = 14
 REBUILD_ROLES = ("supervisor", "admin")
 _DATE = {"type": "string", "pattern": r"^\d{4}-\d{2}-\d{2}$"}
-REBUILD = Draft202012Validator({"type": "object", "additionalProperties": False, "required": ["from", "to"],
+REBUILD = LazyValidator({"type": "object", "additionalProperties": False, "required": ["from", "to"],
                                 "properties": {"from": _DATE, "to": _DATE}})
 
 

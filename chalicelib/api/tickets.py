@@ -6,14 +6,18 @@ import json
 from typing import Any
 
 from chalice import Blueprint, Response
-from jsonschema import Draft202012Validator
 
 from chalicelib.api.common import authenticate, handles_errors, int_param, json_response
 from chalicelib.domain import Priority, Status, utcnow
 from chalicelib.errors import NotFound, ValidationFailed, schema_error
-from chalicelib.services import flow, search
-from chalicelib.services.presenter import present
-from chalicelib.store import customers, tickets, views
+from chalicelib.lazy import LazyValidator, lazy_import
+
+flow = lazy_import("chalicelib.services.flow")
+search = lazy_import("chalicelib.services.search")
+presenter = lazy_import("chalicelib.services.presenter")
+customers = lazy_import("chalicelib.store.customers")
+tickets = lazy_import("chalicelib.store.tickets")
+views = lazy_import("chalicelib.store.views")
 
 bp = Blueprint(__name__)
 
@@ -47,7 +51,7 @@ LIST_QUERY_SCHEMA: dict[str, Any] = {
         "status": {"enum": [s.value for s in Status]},
     },
 }
-_list_query = Draft202012Validator(LIST_QUERY_SCHEMA)
+_list_query = LazyValidator(LIST_QUERY_SCHEMA)
 
 
 def _query_errors(params: dict[str, str]) -> None:
@@ -91,7 +95,7 @@ def list_tickets():
             newest_first=params.get("order", "newest" if view in ("all", "solved", "closed") else "oldest")
             == "newest",
         )
-    body.update(tickets=[present(t, now, lang) for t in items], next_cursor=cursor)
+    body.update(tickets=[presenter.present(t, now, lang) for t in items], next_cursor=cursor)
     return json_response(body)
 
 
@@ -112,7 +116,7 @@ def get_ticket(ticket_id: str):
     number = parse_ticket_id(ticket_id)
     ticket = tickets.get_ticket(number)
     lang = "en" if (request.query_params or {}).get("lang") == "en" else "ja"
-    body = present(ticket, utcnow(), lang)
+    body = presenter.present(ticket, utcnow(), lang)
     body["timeline"] = [tickets.event_to_dict(e) for e in tickets.get_timeline(number)]
     body["customer"]["identities"] = customers.list_identities(ticket.customer_id)
     return json_response(body)
@@ -131,10 +135,10 @@ PATCH_SCHEMA: dict[str, Any] = {
         "tags": _TAGS,
     },
 }
-_patch_validator = Draft202012Validator(PATCH_SCHEMA)
+_patch_validator = LazyValidator(PATCH_SCHEMA)
 
 
-def read_json(raw_body: bytes | None, validator: Draft202012Validator) -> dict[str, Any]:
+def read_json(raw_body: bytes | None, validator: LazyValidator) -> dict[str, Any]:
     """A JSON object body validated by ``validator``; 400 listing every problem otherwise."""
     try:
         doc = json.loads(raw_body or b"")
@@ -159,4 +163,4 @@ def update_ticket(ticket_id: str) -> Response:
         fields.update(change)
 
     changed = flow.change_ticket(number, mutate, actor=f"agent:{agent.agent_id}", now=utcnow())
-    return json_response(present(changed.ticket, utcnow()))
+    return json_response(presenter.present(changed.ticket, utcnow()))

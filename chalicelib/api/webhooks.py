@@ -6,7 +6,9 @@ from chalice import Blueprint
 
 from chalicelib.api.common import handles_errors, json_response
 from chalicelib.domain import utcnow
-from chalicelib.services import ingest
+from chalicelib.lazy import lazy_import
+
+ingest = lazy_import("chalicelib.services.ingest")
 
 bp = Blueprint(__name__)
 

@@ -5,13 +5,14 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
+from chalicelib.domain import CLAIM_DEFAULT_TTL_S, CLAIM_MAX_TTL_S
 from chalicelib.errors import Conflict, Forbidden
 from chalicelib.sla.clocks import iso_z
 from chalicelib.store import tickets
 from chalicelib.store.models import AgentItem, TicketItem
 
-DEFAULT_TTL_S = 300
-MAX_TTL_S = 1800
+DEFAULT_TTL_S = CLAIM_DEFAULT_TTL_S
+MAX_TTL_S = CLAIM_MAX_TTL_S
 SUPERVISOR_ROLES = ("supervisor", "admin")
 
 

@@ -26,6 +26,7 @@ from pynamodb.connection.base import MetaTable
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
+from chalicelib import aws
 from chalicelib.kpi.days import day_key
 from chalicelib.settings import get_settings
 from chalicelib.store import schema
@@ -64,6 +65,7 @@ def shared_connection() -> Connection:
         conn = _shared.get(key)
         if conn is None:
             conn = Connection(region=settings.region)
+            conn._local.session = aws.session()._session  # the container's one botocore session
             conn.add_meta_table(MetaTable(schema.table_definition(settings.table_name)))
             _shared[key] = conn
         return conn

@@ -6,9 +6,9 @@ import threading
 from datetime import datetime
 from typing import Any
 
-import boto3
 from ulid import ULID
 
+from chalicelib import aws
 from chalicelib.settings import get_settings
 
 _clients: dict[str, Any] = {}
@@ -19,7 +19,7 @@ def _s3() -> Any:
     region = get_settings().region
     with _lock:
         if region not in _clients:
-            _clients[region] = boto3.session.Session().client("s3", region_name=region)
+            _clients[region] = aws.client("s3", region)
         return _clients[region]
 
 
@@ -45,3 +45,4 @@ def get_raw(key: str) -> bytes:
 def reset_clients() -> None:
     """Forget cached clients (tests switch endpoints)."""
     _clients.clear()
+    aws.reset("s3")

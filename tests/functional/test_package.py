@@ -38,7 +38,8 @@ from chalicelib.plugin_manager import channel_names, get_plugin_manager
 from chalicelib.settings import get_settings
 for pkg in (chalicelib, plugins):  # every module must import from the zip alone
     for mod in pkgutil.walk_packages(pkg.__path__, pkg.__name__ + "."):
-        importlib.import_module(mod.name)
+        if not mod.name.endswith(".__main__"):  # a package's script runs its command line when imported
+            importlib.import_module(mod.name)
 stdlib = (sysconfig.get_paths()["stdlib"], sysconfig.get_paths()["platstdlib"])
 foreign = sorted(
     f"{name}: {mod.__file__}" for name, mod in list(sys.modules.items())
@@ -219,3 +220,67 @@ def test_a_failed_dependency_download_is_retried_and_other_failures_are_not(monk
     with pytest.raises(build_package.BuildError, match="cannot import name 'app'"):
         build_package.chalice_package("dev", tmp_path / "out")
     assert len(calls) == 1
+
+
+# --- bytecode shipped in the package (issue 15) ------------------------------------------------
+
+BYTECODE_PROBE = r"""
+import json, sys
+root = sys.argv[1]
+sys.path.insert(0, root)
+import app, chalicelib.settings, plugins.channel_form
+print(json.dumps({"poisoned_module_ran": getattr(chalicelib.settings, "POISONED", False),
+                  "settings_cached": chalicelib.settings.__cached__,
+                  "routes": len(app.app.routes)}))
+"""
+
+
+def _unzip_read_only(package: Path, dest: Path, *, drop_bytecode: bool = False) -> Path:
+    with zipfile.ZipFile(package / "deployment.zip") as zf:
+        zf.extractall(dest)
+    if drop_bytecode:
+        for pyc in dest.rglob("*.pyc"):
+            pyc.unlink()
+    # Prove the bytecode is what runs: change a source after compiling. An unchecked-hash .pyc is
+    # loaded without looking at the source; without bytecode the changed source would run.
+    settings = dest / "chalicelib" / "settings.py"
+    settings.write_text(settings.read_text() + "\nPOISONED = True\n")
+    for p in sorted(dest.rglob("*"), reverse=True):  # read-only like Lambda's /var/task
+        p.chmod(0o555 if p.is_dir() else 0o444)
+    return dest
+
+
+def _bytecode_probe(root: Path) -> dict[str, Any]:
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "AWS_DEFAULT_REGION": "ap-northeast-1"}
+    proc = subprocess.run([sys.executable, "-I", "-S", "-c", BYTECODE_PROBE, str(root)], cwd=root, env=env,
+                          capture_output=True, text=True, timeout=120, check=False)
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def test_package_ships_unchecked_bytecode_for_every_module(package: Path) -> None:
+    from infra.bytecode import is_unchecked_pyc
+
+    tag = sys.implementation.cache_tag
+    with zipfile.ZipFile(package / "deployment.zip") as zf:
+        names = set(zf.namelist())
+        sources = [n for n in names if n.endswith(".py") and n.split("/")[0] in ("app.py", "chalicelib", "plugins",
+                                                                                  "pynamodb", "botocore", "chalice")]
+        assert len(sources) > 100
+        missing = []
+        for src in sources:
+            parent, _, name = src.rpartition("/")
+            pyc = f"{parent + '/' if parent else ''}__pycache__/{name[:-3]}.{tag}.pyc"
+            if pyc not in names or not is_unchecked_pyc(zf.read(pyc)):
+                missing.append(src)
+    assert missing == [], missing[:10]
+
+
+def test_package_imports_run_the_shipped_bytecode(package: Path, tmp_path: Path) -> None:
+    shipped = _bytecode_probe(_unzip_read_only(package, tmp_path / "shipped"))
+    assert shipped["poisoned_module_ran"] is False  # the .pyc ran, not the (changed) source
+    assert shipped["settings_cached"].endswith(f"__pycache__/settings.{sys.implementation.cache_tag}.pyc")
+    assert shipped["routes"] > 10
+    # The control: the same package without its bytecode runs the changed source.
+    bare = _bytecode_probe(_unzip_read_only(package, tmp_path / "bare", drop_bytecode=True))
+    assert bare["poisoned_module_ran"] is True
