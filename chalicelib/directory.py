@@ -25,8 +25,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from jsonschema import Draft202012Validator
-
 SUPPORT = "support"
 FILE = "directory/departments.json"
 DEFAULT_CONTACT_METHOD = "email"
@@ -143,6 +141,8 @@ def check_directory(rules_dir: Path, calendars: Iterable[str] | None = None,
         return errors
     known_targets = sorted(set(targets)) if targets is not None else None
     extra = [t for t in (known_targets or []) if t not in ("email", "sms", "slack", "webhook", "log")]
+    from jsonschema import Draft202012Validator  # checking the file is rare; jsonschema is slow to import
+
     errors = schema_problems(FILE, data, Draft202012Validator(directory_schema(extra)))
     if errors or not isinstance(data, dict):
         return errors
