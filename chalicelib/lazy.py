@@ -12,6 +12,7 @@ from __future__ import annotations
 import importlib.util
 import sys
 import threading
+from collections.abc import Callable
 from types import ModuleType
 from typing import Any
 
@@ -41,9 +42,16 @@ def lazy_import(name: str) -> ModuleType:
 class LazyValidator:
     """A jsonschema ``Draft202012Validator`` built on first use (jsonschema costs ~100 ms to import)."""
 
-    def __init__(self, schema: dict[str, Any]) -> None:
-        self.schema = schema
+    def __init__(self, schema: dict[str, Any] | Callable[[], dict[str, Any]]) -> None:
+        self._schema = schema
         self._validator: Any = None
+
+    @property
+    def schema(self) -> dict[str, Any]:
+        """The schema (a callable given instead is called once, on first use)."""
+        if callable(self._schema):
+            self._schema = self._schema()
+        return self._schema
 
     def _get(self) -> Any:
         if self._validator is None:

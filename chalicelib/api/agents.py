@@ -14,21 +14,23 @@ from __future__ import annotations
 from typing import Any
 
 from chalice import Blueprint, Response
-from jsonschema import Draft202012Validator
 
-from chalicelib import templates
 from chalicelib.api.common import authenticate, handles_errors, int_param, json_response
 from chalicelib.api.tickets import read_json
 from chalicelib.domain import utcnow
 from chalicelib.errors import NotFound
-from chalicelib.services import agent_admin
+from chalicelib.lazy import LazyValidator, lazy_import
 from chalicelib.settings import get_settings
-from chalicelib.store import agents, audit
+
+agent_admin = lazy_import("chalicelib.services.agent_admin")
+templates = lazy_import("chalicelib.templates")
+agents = lazy_import("chalicelib.store.agents")
+audit = lazy_import("chalicelib.store.audit")
 
 bp = Blueprint(__name__)
-ADD = Draft202012Validator(agent_admin.ADD_SCHEMA)
-UPDATE = Draft202012Validator(agent_admin.UPDATE_SCHEMA)
-ROTATE = Draft202012Validator({"type": "object", "additionalProperties": False, "properties": {}})
+ADD = LazyValidator(lambda: agent_admin.ADD_SCHEMA)
+UPDATE = LazyValidator(lambda: agent_admin.UPDATE_SCHEMA)
+ROTATE = LazyValidator({"type": "object", "additionalProperties": False, "properties": {}})
 _PUBLIC = ("id", "name", "role", "department", "disabled")
 
 

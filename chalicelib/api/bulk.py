@@ -12,13 +12,14 @@ from __future__ import annotations
 from typing import Any
 
 from chalice import Blueprint, Response
-from jsonschema import Draft202012Validator
 
 from chalicelib.api.common import authenticate, error_response, handles_errors, json_response
 from chalicelib.api.tickets import PATCH_SCHEMA, read_json
 from chalicelib.domain import utcnow
 from chalicelib.errors import Forbidden, HelpdeskError
-from chalicelib.services import flow
+from chalicelib.lazy import LazyValidator, lazy_import
+
+flow = lazy_import("chalicelib.services.flow")
 
 bp = Blueprint(__name__)
 _props = PATCH_SCHEMA["properties"]
@@ -31,7 +32,7 @@ BULK_SCHEMA: dict[str, Any] = {
         "department": _props["department"], "add_tags": _props["tags"], "remove_tags": _props["tags"],
     },
 }
-_bulk = Draft202012Validator(BULK_SCHEMA)
+_bulk = LazyValidator(BULK_SCHEMA)
 REASSIGN_ROLES = ("supervisor", "admin")
 
 

@@ -32,26 +32,30 @@ def me():
     return json_response(agent_to_dict(agent))
 
 
-LIST_QUERY_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "additionalProperties": False,
-    "properties": {
-        "view": {"enum": [*views.VIEWS, *views.SLA_VIEWS]},
-        "limit": {"type": "string", "pattern": "^[0-9]{1,3}$"},
-        "cursor": {"type": "string", "maxLength": 2000},
-        "order": {"enum": ["oldest", "newest"]},
-        "window": {"type": "string", "pattern": "^[0-9]{1,5}$"},
-        "lang": {"enum": ["ja", "en"]},
-        "q": {"type": "string", "minLength": 1, "maxLength": 200},
-        "assignee": {"type": "string", "minLength": 1, "maxLength": 200},
-        "department": {"type": "string", "minLength": 1, "maxLength": 200},
-        "tag": {"type": "string", "pattern": r"^\S{1,64}$"},
-        "channel": {"type": "string", "minLength": 1, "maxLength": 64},
-        "priority": {"enum": [p.value for p in Priority]},
-        "status": {"enum": [s.value for s in Status]},
-    },
-}
-_list_query = LazyValidator(LIST_QUERY_SCHEMA)
+def list_query_schema() -> dict[str, Any]:
+    """The ``GET /tickets`` query parameters (built on first use: the view names live in the store)."""
+    return {
+        "type": "object",
+        "additionalProperties": False,
+        "properties": {
+            "view": {"enum": [*views.VIEWS, *views.SLA_VIEWS]},
+            "limit": {"type": "string", "pattern": "^[0-9]{1,3}$"},
+            "cursor": {"type": "string", "maxLength": 2000},
+            "order": {"enum": ["oldest", "newest"]},
+            "window": {"type": "string", "pattern": "^[0-9]{1,5}$"},
+            "lang": {"enum": ["ja", "en"]},
+            "q": {"type": "string", "minLength": 1, "maxLength": 200},
+            "assignee": {"type": "string", "minLength": 1, "maxLength": 200},
+            "department": {"type": "string", "minLength": 1, "maxLength": 200},
+            "tag": {"type": "string", "pattern": r"^\S{1,64}$"},
+            "channel": {"type": "string", "minLength": 1, "maxLength": 64},
+            "priority": {"enum": [p.value for p in Priority]},
+            "status": {"enum": [s.value for s in Status]},
+        },
+    }
+
+
+_list_query = LazyValidator(list_query_schema)
 
 
 def _query_errors(params: dict[str, str]) -> None:
