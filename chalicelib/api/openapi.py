@@ -17,9 +17,9 @@ from types import FunctionType
 from typing import Any
 
 from chalice import Blueprint
-from jsonschema.protocols import Validator
 
 from chalicelib.api.common import handles_errors, json_response
+from chalicelib.lazy import LazyValidator
 
 bp = Blueprint(__name__)
 OPENAPI_VERSION = "3.1.0"
@@ -56,8 +56,10 @@ def _referenced(func: FunctionType) -> list[Any]:
 
 def body_schema(view: Any) -> dict[str, Any] | None:
     """The JSON Schema of the validator the view's code validates its body with, if any."""
+    from jsonschema.protocols import Validator  # only when the document is asked for
+
     func = inspect.unwrap(view)
-    validators = [v for v in _referenced(func) if isinstance(v, Validator)]
+    validators = [v for v in _referenced(func) if isinstance(v, (Validator, LazyValidator))]
     return validators[0].schema if validators else None
 
 
