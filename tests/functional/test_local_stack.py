@@ -118,3 +118,61 @@ def test_local_stack_refuses_a_taken_port():
         line = running.wait_for(lambda text: "is taken" in text, 5)
     assert f"moto port 127.0.0.1:{taken} is taken" in line
     assert "MOTO_PORT" in line
+
+
+def test_sigterm_under_load_ends_everything_within_5_s():
+    """SIGTERM while 8 clients post forms: the stack, its stand-in process and both ports are gone in < 5 s."""
+    with running_stack() as running:
+        api_port, moto_port = int(running.url.rsplit(":", 1)[1]), int(running.moto_url.rsplit(":", 1)[1])
+        children = _child_pids(running.proc.pid)
+        assert children, "the stand-in runs as a child process"
+        stop = threading.Event()
+        errors: list[str] = []
+
+        def client(n: int) -> None:
+            i = 0
+            while not stop.is_set():
+                i += 1
+                try:
+                    requests.post(f"{running.url}/webhooks/form", headers=running.form_headers(), timeout=10, json={
+                        "name": "Load", "email": f"load-{n}-{i}@example.com", "subject": f"s{n}-{i}", "body": "b"})
+                except requests.RequestException as exc:
+                    errors.append(repr(exc))  # expected once the server has gone
+
+        threads = [threading.Thread(target=client, args=(n,), daemon=True) for n in range(8)]
+        for thread in threads:
+            thread.start()
+        time.sleep(3)
+        seconds = running.terminate(5.0)
+        stop.set()
+        print(f"stopped {seconds:.2f} s after SIGTERM under load")
+        assert running.proc.returncode == 0
+        for pid in children:
+            deadline = time.monotonic() + 2
+            while _alive(pid) and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert not _alive(pid), f"stand-in process {pid} outlived the stack"
+        for port in (api_port, moto_port):
+            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+                assert sock.connect_ex(("127.0.0.1", port)) != 0, f"something still listens on {port}"
+        for thread in threads:
+            thread.join(15)
+
+
+def _child_pids(pid: int) -> list[int]:
+    found = []
+    for task in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{task}/children", encoding="ascii") as children:
+                found += [int(c) for c in children.read().split()]
+        except FileNotFoundError:
+            continue
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
+            return stat.read().split()[2] != "Z"
+    except FileNotFoundError:
+        return False
