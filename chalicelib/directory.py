@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -110,11 +111,19 @@ class Directory:
 
 
 def load_directory(rules_dir: Path) -> Directory:
-    """The directory from ``rules_dir/directory/departments.json`` (empty when the file is absent)."""
+    """The directory from ``rules_dir/directory/departments.json`` (empty when the file is absent).
+    Parsed once per version of the file (cached by path, mtime and size); treat it as read-only."""
     path = rules_dir / "directory" / "departments.json"
-    if not path.is_file():
+    try:
+        stat = path.stat()
+    except OSError:
         return Directory({})
-    doc = json.loads(path.read_text(encoding="utf-8"))
+    return _parse_directory(str(path), stat.st_mtime_ns, stat.st_size)
+
+
+@lru_cache(maxsize=16)
+def _parse_directory(path: str, _mtime_ns: int, _size: int) -> Directory:
+    doc = json.loads(Path(path).read_text(encoding="utf-8"))
     return Directory({d["id"]: d for d in doc.get("departments", [])})
 
 

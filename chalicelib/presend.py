@@ -15,6 +15,7 @@ import re
 import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -100,11 +101,19 @@ def check_config(rules_dir: Path) -> list[dict[str, Any]]:
 
 
 def load_config(rules_dir: Path) -> PresendConfig:
-    """Config from ``rules_dir/checks/presend.json`` added to the defaults (missing file: defaults)."""
+    """Config from ``rules_dir/checks/presend.json`` added to the defaults (missing file: defaults).
+    Parsed once per version of the file (cached by path, mtime and size)."""
     path = rules_dir / "checks" / "presend.json"
-    if not path.is_file():
+    try:
+        stat = path.stat()
+    except OSError:
         return PresendConfig()
-    doc = json.loads(path.read_text(encoding="utf-8"))
+    return _parse_config(str(path), stat.st_mtime_ns, stat.st_size)
+
+
+@lru_cache(maxsize=16)
+def _parse_config(path: str, _mtime_ns: int, _size: int) -> PresendConfig:
+    doc = json.loads(Path(path).read_text(encoding="utf-8"))
     return PresendConfig(
         placeholder_patterns=DEFAULT_PLACEHOLDERS + tuple(doc.get("placeholder_patterns", ())),
         greeting_patterns=DEFAULT_GREETINGS + tuple(doc.get("greeting_patterns", ())),
