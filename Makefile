@@ -7,16 +7,21 @@ PORT ?= 8000
 UV_VERSION := 0.13.9
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: install run test test-fast lint check-rules package deploy bench clean browser
+.PHONY: install lock run test test-fast lint check-rules package deploy bench clean browser
 
-$(STAMP): requirements.txt requirements-dev.txt
+$(STAMP): requirements-dev.lock requirements.lock
 	@command -v $(PYTHON) >/dev/null || { echo "need $(PYTHON) on PATH"; exit 1; }
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
-	$(VENV)/bin/uv pip install --quiet --python $(PY) -r requirements-dev.txt
+	$(VENV)/bin/uv pip install --quiet --python $(PY) --require-hashes -r requirements-dev.lock
 	@touch $(STAMP)
 
-install: $(STAMP)  ## create .venv and install the pinned dependencies
+install: $(STAMP)  ## create .venv and install the exact, hashed versions of requirements-dev.lock
+
+LOCK := $(VENV)/bin/uv pip compile --quiet --generate-hashes --python-version 3.11 --no-header --annotation-style line
+lock: $(STAMP)  ## after editing requirements*.txt: re-resolve the hashed lock files (needs the package index)
+	$(LOCK) --python-platform x86_64-manylinux_2_28 requirements.txt -o requirements.lock
+	$(LOCK) requirements-dev.txt -o requirements-dev.lock
 
 run: $(STAMP)  ## local AWS stand-in, tables, HTTP API on :$(PORT) and the scheduler
 	PORT=$(PORT) $(PY) -m infra.local_stack

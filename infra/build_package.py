@@ -144,8 +144,10 @@ def stage_source() -> dict[str, int]:
     copy's ``.chalice/deployments`` keeps Chalice's dependency cache.
     """
     STAGE_DIR.mkdir(parents=True, exist_ok=True)
-    for name in ("app.py", "requirements.txt"):
-        shutil.copy2(ROOT / name, STAGE_DIR / name)
+    shutil.copy2(ROOT / "app.py", STAGE_DIR / "app.py")
+    # Chalice installs the staged requirements.txt: the lock (exact versions, every file's sha256),
+    # so the zip holds what CI tested and a tampered download fails the build.
+    shutil.copy2(ROOT / "requirements.lock", STAGE_DIR / "requirements.txt")
     shutil.rmtree(STAGE_DIR / "chalicelib", ignore_errors=True)
     shutil.copytree(ROOT / "chalicelib", STAGE_DIR / "chalicelib", ignore=_ignore_non_files)
     (STAGE_DIR / ".chalice").mkdir(exist_ok=True)

@@ -55,7 +55,8 @@ def stack_environment(stack: str, region: str | None, environ: MutableMapping[st
     import boto3
     from botocore.exceptions import BotoCoreError, ClientError
 
-    if region:
+    region = region or environ.get("AWS_REGION") or environ.get("AWS_DEFAULT_REGION")
+    if region:  # boto3 reads AWS_DEFAULT_REGION; pynamodb and our settings AWS_REGION
         environ["AWS_REGION"] = environ["AWS_DEFAULT_REGION"] = region
     try:
         client = boto3.session.Session(region_name=region).client("cloudformation")
