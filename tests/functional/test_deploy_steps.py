@@ -173,3 +173,13 @@ def test_secrets_are_generated_per_stage_and_outputs_have_clean_urls(template: d
         assert "//" not in url.split("://", 1)[1], url
     assert template["Outputs"]["ConsoleURL"]["Value"]["Fn::Sub"].endswith("/api/console")
     assert res["HelpdeskTable"]["Properties"]["TableName"] == {"Fn::Sub": "helpdesk-${Stage}"}
+
+
+def test_the_zip_holds_exactly_the_locked_versions(followed: Path) -> None:
+    import zipfile
+
+    with zipfile.ZipFile(followed / "build" / "prod" / "deployment.zip") as zf:
+        shipped = {m.group(1).lower().replace("_", "-"): m.group(2)
+                   for n in zf.namelist() if (m := re.match(r"^([^/]+)-([^-/]+)\.dist-info/METADATA$", n))}
+    locked = dict(re.findall(r"^([a-z0-9][a-z0-9._-]*)==(\S+)", (ROOT / "requirements.lock").read_text(), re.M))
+    assert shipped == {k.replace("_", "-"): v for k, v in locked.items()}
