@@ -6,9 +6,10 @@ and every other AWS client (S3, SES) counted too. Reported: the requests the
 path makes inside the HTTP answer, by operation, next to its target from
 issue 15. Request counts do not depend on the machine's speed.
 
-    python bench/bench_paths.py
+    python bench/bench_paths.py [--strict]
 
-Exits 1 when a path is over its target.
+Paths over their target are marked OVER; with ``--strict`` that exits 1 (``make bench``
+runs without it so the other benchmarks still run and print).
 """
 
 from __future__ import annotations
@@ -24,7 +25,8 @@ import bench.requests_count  # noqa: E402, F401 - before any AWS client exists
 from bench.paths import TARGETS, measure_all  # noqa: E402
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    strict = "--strict" in (sys.argv[1:] if argv is None else argv)
     results = measure_all()
     print(f"{'path':<34}{'DynamoDB':>9}{'target':>8}  {'other AWS':<16} by operation")
     over = []
@@ -37,8 +39,8 @@ def main() -> int:
         ops = ", ".join(f"{k} {v}" for k, v in sorted(tally.ops.items()))
         print(f"{name:<34}{tally.total:>9}{'<= ' + str(target):>8}  {other:<16} {ops}{flag}")
     if over:
-        print(f"FAIL: over target: {', '.join(over)}")
-        return 1
+        print(f"{'FAIL' if strict else 'NOT MET'}: over target: {', '.join(over)}")
+        return 1 if strict else 0
     print("OK: every path within its DynamoDB request target")
     return 0
 
