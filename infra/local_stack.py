@@ -160,6 +160,28 @@ def set_secrets(environ: MutableMapping[str, str]) -> dict[str, str]:
     return {name: environ[name] for name in CHANNEL_SECRETS}
 
 
+def preload_modules() -> int:
+    """Import every module of the service before serving; returns how many.
+
+    The app imports some modules lazily inside handlers (cheaper Lambda cold starts). Lambda runs
+    one request per process, but this server runs many at once, and two threads importing the same
+    module graph concurrently can see a partly initialised module ("module ... has no attribute"):
+    a 500 that Lambda never produces. Importing everything first, in one thread, rules it out."""
+    import importlib
+    import pkgutil
+
+    import chalicelib
+    import plugins
+
+    count = 0
+    for package in (chalicelib, plugins):
+        for info in pkgutil.walk_packages(package.__path__, package.__name__ + "."):
+            if info.name.rsplit(".", 1)[-1] != "__main__":
+                importlib.import_module(info.name)
+                count += 1
+    return count
+
+
 def install_clock(environ: MutableMapping[str, str]) -> clock.MovableClock:
     """The movable clock from ``CLOCK`` (ISO time with zone; default now) and ``CLOCK_SPEED`` (default 1)."""
     try:
@@ -197,6 +219,7 @@ def run() -> int:
     seed_agent(token)
     sink = notify_sink.configure(os.environ, region)  # SES sender verified; Slack/webhooks to a local sink
     app = config.chalice_app  # imports app.py with the stage environment applied
+    LOG.info("preloaded %d modules (no lazy import races between request threads)", preload_modules())
     jobs = discover_schedules(app)
     runner = ScheduleRunner(jobs, function_prefix=f"{config.app_name}-{stage}-", region=region,
                             timeout_s=float(config.lambda_timeout or 900), clock=clock.now, speed=movable.speed)
