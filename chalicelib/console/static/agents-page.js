@@ -85,7 +85,7 @@ export async function showAgents(message) {
       ...Object.entries(f).map(([k, el]) => h("td", { "data-label": t("agent_" + k) }, el)),
       h("td", { class: "actions" },
         h("button", { type: "button", class: "agent-save", onclick: save }, t("save")),
-        a.id === whoami().id ? null : h("button", { type: "button", class: "agent-toggle", onclick: toggle },
+        a.id === (whoami() || {}).id ? null : h("button", { type: "button", class: "agent-toggle", onclick: toggle },
           a.disabled ? t("enable") : t("disable")),
         h("button", { type: "button", class: "agent-rotate", onclick: rotate }, t("rotate"))));
   });

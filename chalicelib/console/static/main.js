@@ -23,7 +23,7 @@ function showLogin(message) {
   $("login").hidden = false; $("login-error").textContent = message || "";
 }
 
-function logout() { setToken(null); setMe(null); forget(); showLogin(); }
+function logout() { setToken(null); setMe(null); forget(); nextPage(); showLogin(); }
 whenUnauthorized(logout);
 
 async function login(value) {

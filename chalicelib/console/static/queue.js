@@ -37,7 +37,7 @@ function filterBar(view, params, people, depts) {
 function bulkBar(people, selected, refresh) {
   const result = h("span", { id: "bulk-result", role: "status" });
   const assignee = select({ id: "bulk-assignee" }, [["", t("bulkNoChange")],
-    ...people.filter((a) => !a.disabled && (isManager() || a.id === whoami().id)).map((a) => [a.id, a.name])], "");
+    ...people.filter((a) => !a.disabled && (isManager() || a.id === (whoami() || {}).id)).map((a) => [a.id, a.name])], "");
   const status = select({ id: "bulk-status" }, [["", t("bulkNoChange")], ...STATUSES.map((s) => [s, tv("st", s)])], "");
   const tag = h("input", { id: "bulk-tag", placeholder: t("addTag"), size: 10 });
   async function apply() {
@@ -113,11 +113,11 @@ export async function showQueue(view, params, message) {
       toggle(box.dataset.ticket, e.target.checked); } } });
   const head = h("tr", {}, h("th", { class: "pick-cell" }, all), ["number", "subject", "customer", "status", "priority",
     "assignee", "department", "sla"].map((k) => h("th", {}, t(k))));
-  app.replaceChildren(h("h1", {}, title),
+  app.replaceChildren(...[h("h1", {}, title),
     view === "search" ? h("p", { class: "muted", id: "search-kind" }, t("searchKind_" + data.search_kind)) : null,
     filterBar(view, params, people, depts),
     rows.length ? bulkBar(people, selected, (msg) => showQueue(view, params, msg)) : null,
     message ? h("p", { class: "notice", role: "status" }, message) : null,
     rows.length ? h("table", { id: "ticket-list", class: "tickets" }, h("thead", {}, head), h("tbody", {}, rows))
-      : h("p", { class: "muted", id: "no-tickets" }, t("noTickets")));
+      : h("p", { class: "muted", id: "no-tickets" }, t("noTickets"))].filter(Boolean));
 }

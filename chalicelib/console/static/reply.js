@@ -52,6 +52,8 @@ export async function replyBox(tk, state, reload) {
   const picker = select({ id: "template", onchange: async (e) => {
     if (!e.target.value) return;
     template = e.target.value;
+    result.textContent = "";
+    overrideBox.checked = false;
     const tlang = tk.customer_lang || lang;
     const pv = await api("/tickets/" + tk.id + "/replies/preview", { method: "POST",
       json: { template, lang: tlang } });

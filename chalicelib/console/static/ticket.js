@@ -46,15 +46,20 @@ function controls(tk, people, depts, save) {
 async function escalationPanel(tk, depts, reload) {
   const esc = tk.escalation;
   const result = h("p", { id: "esc-result", role: "status" });
-  if (esc && (esc.state === "open" || esc.state === "answered")) {
+  if (esc && esc.state === "open") {
     const note = h("input", { id: "esc-end-note", placeholder: t("escEndNote") });
     return h("div", { class: "panel", id: "escalation" }, h("h2", {}, t("escalation")),
       h("p", { id: "esc-state" }, t("esc_" + esc.state), " · ",
         t("escalatedTo", { dept: departmentName(esc.department), due: fmtTime(esc.due_at, true) })),
       h("div", { class: "row" }, note, h("button", { type: "button", id: "esc-end", onclick: async () => {
-        try { await api("/tickets/" + tk.id + "/escalations/end", { method: "POST", json: { note: note.value } });
-          reload(t("escEnded")); } catch (err) { result.textContent = err.message; } } }, t("escEnd"))), result);
+        try {
+          await api("/tickets/" + tk.id + "/escalations/current", { method: "DELETE",
+            json: note.value.trim() ? { reason: note.value.trim() } : {} });
+          reload(t("escEnded"));
+        } catch (err) { result.textContent = err.message; } } }, t("escEnd"))), result);
   }
+  const last = esc ? h("p", { class: "muted", id: "esc-state" }, t("esc_" + esc.state), " · ",
+    departmentName(esc.department)) : null;
   const suggested = tk.category ? (await api("/departments?category=" + encodeURIComponent(tk.category))).departments : [];
   const targets = depts.filter((d) => d.id !== "support");
   const first = (suggested.find((d) => d.id !== "support") || targets[0] || {}).id;
@@ -68,7 +73,7 @@ async function escalationPanel(tk, depts, reload) {
   fillContacts(first);
   const note = h("textarea", { id: "esc-note", placeholder: t("escNote"), rows: 2 });
   const due = h("input", { id: "esc-due", type: "number", min: 1, placeholder: t("escDueMinutes") });
-  return h("div", { class: "panel", id: "escalation" }, h("h2", {}, t("escalate")),
+  return h("div", { class: "panel", id: "escalation" }, h("h2", {}, t("escalate")), last,
     suggested.length ? h("p", { class: "muted", id: "esc-suggested" }, t("escSuggested", {
       dept: suggested.map((d) => d.name).join(", "), category: tv("cat", tk.category) })) : null,
     h("div", { class: "row" }, h("label", {}, t("department"), deptSel), h("label", {}, t("contact"), contactSel),

@@ -39,7 +39,8 @@ export function eventBody(ev) {
       contact: (d.contact && d.contact.name) || "", due: fmtTime(d.due_at) }) + (d.note ? " — " + d.note : "");
     case "escalation_answered": return t("escalationAnsweredBody", { by: d.by || "" });
     case "escalation_declined": return d.reason || "";
-    case "escalation_ended": return departmentName(d.department) + (d.note ? " — " + d.note : "");
+    case "escalation_ended": return departmentName(d.department) + " · " + t("endReason_" + d.reason) +
+      (d.note ? " — " + d.note : "");
     case "rule_fired": return t("ruleBody", { rule: d.rule_id || "" });
     case "sla_breached": return t(d.metric || "none");
     case "notification_sent": case "notification_failed": case "notification_redriven":
