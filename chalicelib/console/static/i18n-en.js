@@ -74,6 +74,7 @@ export default {
   chk_placeholder: "Unfilled placeholder", chk_wrong_customer_name: "The greeting names someone else",
   chk_wrong_recipient: "The recipient is not this customer", chk_warning_word: "Contains a warning word",
   chk_carrier_address: "Mobile-carrier address (mail may be refused)",
+  chk_machine_address: "A machine address (nothing automatic is sent there)", chk_no_address: "The customer has no address to send to",
   customerNotes: "Customer notes", customerSaved: "Customer saved", nothingChanged: "Nothing changed",
   vipManagersOnly: "Only supervisors and admins change VIP", otherTickets: "This customer's other tickets ({n})",
   noOtherTickets: "No other tickets", merge: "Merge", mergePlaceholder: "Email or id of the customer to merge in",

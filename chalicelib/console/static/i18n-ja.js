@@ -71,6 +71,7 @@ export default {
   chk_placeholder: "未記入のプレースホルダがあります", chk_wrong_customer_name: "宛名がこのお客様ではありません",
   chk_wrong_recipient: "宛先がこのお客様のアドレスではありません", chk_warning_word: "注意が必要な語句があります",
   chk_carrier_address: "携帯キャリアのアドレスです (届かない場合があります)",
+  chk_machine_address: "自動送信専用のアドレスです (自動の返信は送りません)", chk_no_address: "お客様の送信先アドレスがありません",
   customerNotes: "顧客メモ", customerSaved: "顧客情報を保存しました", nothingChanged: "変更はありません",
   vipManagersOnly: "VIPの変更はスーパーバイザーと管理者のみ", otherTickets: "この顧客の他のチケット ({n} 件)",
   noOtherTickets: "他のチケットはありません", merge: "統合", mergePlaceholder: "統合する顧客のメール・ID",
