@@ -179,7 +179,7 @@ def test_the_zip_holds_exactly_the_locked_versions(followed: Path) -> None:
     import zipfile
 
     with zipfile.ZipFile(followed / "build" / "prod" / "deployment.zip") as zf:
-        shipped = {m.group(1).lower().replace("_", "-"): m.group(2)
+        shipped = {re.sub(r"[-_.]+", "-", m.group(1).lower()): m.group(2)
                    for n in zf.namelist() if (m := re.match(r"^([^/]+)-([^-/]+)\.dist-info/METADATA$", n))}
     locked = dict(re.findall(r"^([a-z0-9][a-z0-9._-]*)==(\S+)", (ROOT / "requirements.lock").read_text(), re.M))
-    assert shipped == {k.replace("_", "-"): v for k, v in locked.items()}
+    assert shipped == {re.sub(r"[-_.]+", "-", k): v for k, v in locked.items()}

@@ -14,7 +14,7 @@ PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)(\[[^\]]*\])?==([^\s;#\\]+)", re
 
 def pins(path: str) -> dict[str, str]:
     text = (ROOT / path).read_text()
-    return {m.group(1).lower().replace("_", "-"): m.group(3) for m in PIN.finditer(text)}
+    return {re.sub(r"[-_.]+", "-", m.group(1).lower()): m.group(3) for m in PIN.finditer(text)}
 
 
 @pytest.mark.parametrize("source,lock", [("requirements.txt", "requirements.lock"),
