@@ -30,6 +30,7 @@ import signal
 import socket
 import sys
 import threading
+import time
 from collections.abc import MutableMapping
 from types import FrameType
 from typing import Any
@@ -233,13 +234,10 @@ def run() -> int:
         raise StartupError(f"API port {HOST}:{port} is taken ({exc.strerror}); set PORT=<port>") from exc
     http_thread = server.start()
 
-    stop = threading.Event()
+    signals: list[int] = []
 
     def _on_signal(signum: int, _frame: FrameType | None) -> None:
-        if not stop.is_set():
-            _start_watchdog()  # from the moment the signal is handled: the stop never takes longer
-        LOG.info("%s received: stopping", signal.Signals(signum).name)
-        stop.set()
+        signals.append(signum)  # nothing that takes a lock: a handler may interrupt the holder (deadlock)
 
     signal.signal(signal.SIGINT, _on_signal)
     signal.signal(signal.SIGTERM, _on_signal)
@@ -251,11 +249,15 @@ def run() -> int:
     print(f"READY {server.url}", flush=True)
     runner.start()
     code = 0
-    while not stop.wait(0.2):
+    while not signals:
+        time.sleep(0.1)
         if not http_thread.is_alive():
             LOG.error("the HTTP server stopped unexpectedly")
             code = 1
             break
+    if signals:
+        _start_watchdog(code)  # from the moment the signal is seen: the stop never takes longer
+        LOG.info("%s received: stopping", signal.Signals(signals[0]).name)
     return shutdown(code, server, runner, sink, moto)
 
 

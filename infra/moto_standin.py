@@ -30,6 +30,7 @@ from __future__ import annotations
 import argparse
 import copy
 import logging
+import os
 import signal
 import subprocess
 import sys
@@ -315,12 +316,13 @@ def main(argv: list[str] | None = None) -> int:
     except (OSError, StandInError) as exc:
         print(f"cannot start: {exc}", flush=True)
         return 2
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    stopping: list[int] = []  # a signal handler must not take locks (Event.set could deadlock re-entered)
+    signal.signal(signal.SIGTERM, lambda signum, _frame: stopping.append(signum))
+    signal.signal(signal.SIGINT, lambda signum, _frame: stopping.append(signum))
+    parent = os.getppid()
     print(f"STANDIN READY {server.url}", flush=True)
-    while not stop.wait(0.5):
-        pass
+    while not stopping and os.getppid() == parent:  # also ends if the parent died before prctl took effect
+        time.sleep(0.2)
     server.stop(timeout_s=0.5)
     return 0
 
