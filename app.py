@@ -18,6 +18,11 @@ from chalicelib.api import (
 )
 from chalicelib.instrument import instrument
 from chalicelib.log import configure_logging
+from chalicelib.plugin_manager import get_plugin_manager
+
+# Load and check the plugins now: a hook name a plugin misspelled stops start-up (pluggy's
+# check_pending), instead of answering 500 at the first request.
+get_plugin_manager()
 
 app = Chalice(app_name="helpdesk")
 configure_logging(app)

@@ -12,9 +12,11 @@ Values are cached for 5 minutes per container, so a rotated secret is picked up 
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 
+log = logging.getLogger(__name__)
 _CACHE: dict[str, tuple[float, str | None]] = {}
 _TTL_S = 300.0
 
@@ -24,30 +26,37 @@ def _cached(key: str, fetch: object) -> str | None:
     if cached and time.monotonic() - cached[0] < _TTL_S:
         return cached[1]
     value = fetch()  # type: ignore[operator]
-    _CACHE[key] = (time.monotonic(), value)
+    if value is not None:  # an unreadable secret is asked again next time, not remembered as missing
+        _CACHE[key] = (time.monotonic(), value)
     return value
 
 
 def get_secret(name: str) -> str | None:
-    """Return the secret ``name`` or None when it is not configured."""
+    """Return the secret ``name`` or None when it is not configured (or its store cannot be read)."""
     value = os.environ.get(name)
     if value:
         return value
     secret_id = os.environ.get(f"{name}_SECRET_ID")
-    if secret_id:
-        from chalicelib import aws  # deferred: only deployments use Secrets Manager
-        from chalicelib.settings import get_settings
-
-        return _cached(f"sm:{secret_id}", lambda: aws.client("secretsmanager", get_settings().region).get_secret_value(
-            SecretId=secret_id).get("SecretString"))
     param = os.environ.get(f"{name}_PARAM")
-    if not param:
+    if not secret_id and not param:
         return None
-    from chalicelib import aws  # deferred: only deployments use SSM
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from chalicelib import aws  # deferred: only deployments read a secret store
     from chalicelib.settings import get_settings
 
-    return _cached(f"ssm:{param}", lambda: aws.client("ssm", get_settings().region).get_parameter(
-        Name=param, WithDecryption=True)["Parameter"]["Value"])
+    def fetch() -> str | None:
+        try:
+            if secret_id:
+                client = aws.client("secretsmanager", get_settings().region)
+                return client.get_secret_value(SecretId=secret_id).get("SecretString")
+            client = aws.client("ssm", get_settings().region)
+            return client.get_parameter(Name=param, WithDecryption=True)["Parameter"]["Value"]
+        except (ClientError, BotoCoreError) as exc:  # missing or unreadable: not configured (callers answer 401)
+            log.error("secret %s (%s) cannot be read: %s", name, secret_id or param, exc)
+            return None
+
+    return _cached(f"sm:{secret_id}" if secret_id else f"ssm:{param}", fetch)
 
 
 def clear_cache() -> None:

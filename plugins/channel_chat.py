@@ -46,6 +46,7 @@ from typing import Any
 
 from jsonschema import Draft202012Validator
 
+from chalicelib import jsonbody
 from chalicelib.domain import InboundMessage, InboundRequest, OutboundMessage, Sender, SendResult, utcnow
 from chalicelib.errors import Unauthorized, ValidationFailed, schema_error
 from chalicelib.hookspecs import SecretGetter, hookimpl
@@ -157,13 +158,7 @@ def subject_from(text: str, fallback: str) -> str:
 
 
 def _decode(request: InboundRequest) -> dict[str, Any]:
-    try:
-        doc = json.loads(request.body.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ValidationFailed([schema_error([], f"body is not UTF-8 JSON: {exc}")]) from exc
-    if not isinstance(doc, dict):
-        raise ValidationFailed([schema_error([], "body must be a JSON object")])
-    return doc
+    return jsonbody.loads_object(request.body)
 
 
 @hookimpl

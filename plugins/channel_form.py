@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import os
 import unicodedata
 from datetime import datetime
@@ -21,6 +20,7 @@ from urllib.parse import parse_qsl
 from email_validator import EmailNotValidError, validate_email
 from jsonschema import Draft202012Validator, FormatChecker
 
+from chalicelib import jsonbody
 from chalicelib.domain import InboundMessage, InboundRequest, Sender
 from chalicelib.errors import Unauthorized, ValidationFailed, schema_error
 from chalicelib.hookspecs import SecretGetter, hookimpl
@@ -98,13 +98,7 @@ def _decode(request: InboundRequest) -> dict[str, Any]:
     except UnicodeDecodeError as exc:
         raise ValidationFailed([schema_error([], f"body is not UTF-8: {exc}")]) from exc
     if ctype == "application/json":
-        try:
-            doc = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise ValidationFailed([schema_error([], f"body is not valid JSON: {exc}")]) from exc
-        if not isinstance(doc, dict):
-            raise ValidationFailed([schema_error([], "body must be a JSON object")])
-        return doc
+        return jsonbody.loads_object(text)
     return dict(parse_qsl(text, keep_blank_values=True))
 
 

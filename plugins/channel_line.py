@@ -45,6 +45,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
+from chalicelib import jsonbody
 from chalicelib.domain import InboundMessage, InboundRequest, OutboundMessage, Sender, SendResult
 from chalicelib.errors import Unauthorized, ValidationFailed, schema_error
 from chalicelib.hookspecs import SecretGetter, hookimpl
@@ -133,10 +134,7 @@ def helpdesk_parse_inbound(channel: str, request: InboundRequest, now: datetime)
     """One message per user message event in the delivery."""
     if channel != CHANNEL:
         return None
-    try:
-        doc = json.loads(request.body.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ValidationFailed([schema_error([], f"body is not UTF-8 JSON: {exc}")]) from exc
+    doc = jsonbody.loads(request.body)
     if not isinstance(doc, dict) or not isinstance(doc.get("events"), list):
         raise ValidationFailed([schema_error(["events"], "a LINE webhook body has an events array")])
     messages = [_message(e, now) for e in doc["events"] if isinstance(e, dict)]

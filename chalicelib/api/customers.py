@@ -15,11 +15,11 @@
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING, Any
 
 from chalice import Blueprint
 
+from chalicelib import jsonbody
 from chalicelib.api.common import authenticate, handles_errors, json_response
 from chalicelib.api.tickets import read_json
 from chalicelib.domain import utcnow
@@ -94,10 +94,7 @@ def merge_customer(customer_id: str):
     """Merge the customer named in the body into this one."""
     request = bp.current_request
     authenticate(request)
-    try:
-        body = json.loads(request.raw_body or b"{}")
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ValidationFailed([schema_error([], f"body is not valid JSON: {exc}")]) from exc
+    body = jsonbody.loads(request.raw_body or b"{}")
     other = body.get("customer_id") if isinstance(body, dict) else None
     if not isinstance(other, str) or not other:
         raise ValidationFailed([schema_error(["customer_id"], "required: the id of the customer to merge in")])

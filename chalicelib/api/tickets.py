@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from chalice import Blueprint, Response
 
+from chalicelib import jsonbody
 from chalicelib.api.common import authenticate, handles_errors, int_param, json_response
 from chalicelib.domain import Priority, Status, utcnow
-from chalicelib.errors import NotFound, ValidationFailed, schema_error
+from chalicelib.errors import NotFound, ValidationFailed
 from chalicelib.lazy import LazyValidator, lazy_import
 
 flow = lazy_import("chalicelib.services.flow")
@@ -144,10 +144,7 @@ _patch_validator = LazyValidator(PATCH_SCHEMA)
 
 def read_json(raw_body: bytes | None, validator: LazyValidator) -> dict[str, Any]:
     """A JSON object body validated by ``validator``; 400 listing every problem otherwise."""
-    try:
-        doc = json.loads(raw_body or b"")
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ValidationFailed([schema_error([], f"body is not valid JSON: {exc}")]) from exc
+    doc = jsonbody.loads(raw_body or b"")
     errors = list(validator.iter_errors(doc))
     if errors:
         raise ValidationFailed.from_schema_errors(errors)

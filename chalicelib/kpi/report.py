@@ -204,8 +204,19 @@ def _block_rows(block: Mapping[str, Any]) -> Iterable[tuple[str, Any]]:
     yield from _sla_rows(block)
 
 
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value: Any) -> Any:
+    """A cell spreadsheets never run: text starting with ``= + - @``, tab or CR gets a leading ``'`` (OWASP)."""
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        return "'" + value
+    return value
+
+
 def to_csv(report: Mapping[str, Any]) -> str:
-    """The report as CSV rows ``group_by,group,kpi,value`` (totals in group ``(all)``)."""
+    """The report as CSV rows ``group_by,group,kpi,value`` (totals in group ``(all)``); text cells escaped
+    against formula injection (``csv_cell``)."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(["from", "to", "group_by", "group", "kpi", "value"])
@@ -213,7 +224,7 @@ def to_csv(report: Mapping[str, Any]) -> str:
 
     def emit(group: str, rows: Iterable[tuple[str, Any]]) -> None:
         for kpi, value in rows:
-            writer.writerow([*head, group, kpi, "" if value is None else value])
+            writer.writerow([csv_cell(c) for c in [*head, group, kpi, "" if value is None else value]])
 
     emit(ALL_GROUP, _block_rows(report["totals"]))
     emit(ALL_GROUP, _flatten("backlog", {k: v for k, v in report["backlog"].items() if k != "as_of"}))

@@ -175,9 +175,9 @@ def list_state(state: str, *, limit: int = 25, cursor: str | None = None
         raise ValidationFailed([{"field": "state", "pointer": "/state",
                                  "message": f"unknown state {state!r}; one of {list(STATES)}"}])
     result = OutboxItem.by_state.query(state, limit=limit, scan_index_forward=False,
-                                       last_evaluated_key=decode_cursor(cursor))
+                                       last_evaluated_key=decode_cursor(cursor, OutboxItem.by_state, state))
     items = list(result)
-    return items, encode_cursor(result.last_evaluated_key)
+    return items, encode_cursor(result.last_evaluated_key, OutboxItem.by_state)
 
 
 def _iso(t: datetime | None) -> str | None:

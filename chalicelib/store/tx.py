@@ -56,23 +56,59 @@ def failed_conditions(err: TransactWriteError) -> list[bool]:
     return [bool(r and r.code == "ConditionalCheckFailed") for r in err.cancellation_reasons]
 
 
-def encode_cursor(key: dict[str, Any] | None) -> str | None:
-    """Opaque paging cursor from a DynamoDB LastEvaluatedKey."""
+MAX_CURSOR_CHARS = 4096
+
+
+def _bad_cursor(message: str) -> ValidationFailed:
+    return ValidationFailed([{"field": "cursor", "pointer": "/cursor", "message": f"invalid cursor: {message}"}])
+
+
+def _key_schema(index: Any) -> dict[str, str]:
+    """Attribute name -> DynamoDB type of a LastEvaluatedKey of a query on ``index``: table keys + index keys."""
+    model = index._model
+    schema = {a.attr_name: a.attr_type for a in (model._hash_key_attribute(), model._range_key_attribute()) if a}
+    schema.update({a.attr_name: a.attr_type for a in index.Meta.attributes.values() if a.is_hash_key or a.is_range_key})
+    return schema
+
+
+def encode_cursor(key: dict[str, Any] | None, index: Any) -> str | None:
+    """Opaque paging cursor from a DynamoDB LastEvaluatedKey, bound to the index it pages."""
     if not key:
         return None
-    return base64.urlsafe_b64encode(json.dumps(key, separators=(",", ":")).encode()).decode()
+    doc = {"i": index.Meta.index_name, "k": key}
+    return base64.urlsafe_b64encode(json.dumps(doc, separators=(",", ":")).encode()).decode()
 
 
-def decode_cursor(cursor: str | None) -> dict[str, Any] | None:
-    """LastEvaluatedKey from a cursor; a malformed cursor is a 400 naming the parameter."""
+def decode_cursor(cursor: str | None, index: Any, hash_value: str | None = None) -> dict[str, Any] | None:
+    """LastEvaluatedKey from a cursor, strictly checked: made for this ``index`` (and partition
+    ``hash_value``), exactly its key attributes, each of the right type. Anything else is a 400
+    naming the parameter: a tampered cursor never reaches DynamoDB."""
     if not cursor:
         return None
+    if len(cursor) > MAX_CURSOR_CHARS:
+        raise _bad_cursor("too long")
     try:
-        key = json.loads(base64.urlsafe_b64decode(cursor.encode()))
-        if not isinstance(key, dict):
-            raise ValueError("not an object")
-        return key
-    except (ValueError, TypeError) as exc:
-        raise ValidationFailed(
-            [{"field": "cursor", "pointer": "/cursor", "message": f"invalid cursor: {exc}"}]
-        ) from exc
+        doc = json.loads(base64.urlsafe_b64decode(cursor.encode("ascii")))
+    except (ValueError, TypeError, RecursionError) as exc:
+        raise _bad_cursor(str(exc)) from exc
+    if not isinstance(doc, dict) or doc.get("i") != index.Meta.index_name or not isinstance(doc.get("k"), dict):
+        raise _bad_cursor("not a cursor of this list")
+    key, schema = doc["k"], _key_schema(index)
+    if set(key) != set(schema):
+        raise _bad_cursor("wrong key attributes")
+    for name, kind in schema.items():
+        value = key[name]
+        if not (isinstance(value, dict) and list(value) == [kind] and isinstance(value[kind], str)
+                and 0 < len(value[kind].encode("utf-8", "surrogatepass")) <= 1024):
+            raise _bad_cursor(f"bad value of {name}")
+        if kind == "N":
+            try:
+                float(value[kind])
+            except ValueError as exc:
+                raise _bad_cursor(f"bad number in {name}") from exc
+        elif any(0xD800 <= ord(c) <= 0xDFFF for c in value[kind]):
+            raise _bad_cursor(f"bad text in {name}")
+    hash_name = next(a.attr_name for a in index.Meta.attributes.values() if a.is_hash_key)
+    if hash_value is not None and key[hash_name] != {"S": hash_value}:
+        raise _bad_cursor("made for another list")
+    return key

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from chalicelib.domain import ACTIVE_STATUSES, Status
 from chalicelib.errors import ValidationFailed
@@ -69,30 +68,22 @@ def list_view(
             [{"field": "view", "pointer": "/view", "message": f"unknown view {view!r}; one of {list(VIEWS)}"}]
         )
     extra = filter_condition(filters or {})
-    common: dict[str, Any] = {
-        "limit": limit,
-        "last_evaluated_key": decode_cursor(cursor),
-        "scan_index_forward": not newest_first,
-    }
     if view == ESCALATED_VIEW:
-        result = TicketItem.escalated.query(ESCALATED_LIST, filter_condition=extra, **common)
+        index, partition, condition = TicketItem.escalated, ESCALATED_LIST, extra
     elif view in STATUS_VIEWS:
-        result = TicketItem.by_status.query(view, filter_condition=extra, **common)
+        index, partition, condition = TicketItem.by_status, view, extra
     elif view == "mine":
-        result = TicketItem.by_assignee.query(
-            agent_id, filter_condition=_and(TicketItem.status.is_in(*_ACTIVE), extra), **common
-        )
+        index, partition, condition = TicketItem.by_assignee, agent_id, _and(TicketItem.status.is_in(*_ACTIVE), extra)
     elif view == "unassigned":
-        result = TicketItem.all_tickets.query(
-            "ALL",
-            filter_condition=_and(TicketItem.assignee.does_not_exist() & TicketItem.status.is_in(*_ACTIVE), extra),
-            **common,
-        )
+        index, partition = TicketItem.all_tickets, "ALL"
+        condition = _and(TicketItem.assignee.does_not_exist() & TicketItem.status.is_in(*_ACTIVE), extra)
     else:
-        result = TicketItem.all_tickets.query("ALL", filter_condition=extra, **common)
+        index, partition, condition = TicketItem.all_tickets, "ALL", extra
+    result = index.query(partition, limit=limit, last_evaluated_key=decode_cursor(cursor, index, partition),
+                         scan_index_forward=not newest_first, filter_condition=condition)
     items = list(result)
     next_key = result.last_evaluated_key if len(items) >= limit or result.last_evaluated_key else None
-    return items, encode_cursor(next_key)
+    return items, encode_cursor(next_key, index)
 
 
 def due_ticket_numbers(now: datetime, shards: int) -> list[int]:
