@@ -45,6 +45,8 @@ import uuid
 from datetime import datetime
 from typing import Any
 
+from jsonschema import Draft202012Validator
+
 from chalicelib import jsonbody
 from chalicelib.domain import InboundMessage, InboundRequest, OutboundMessage, Sender, SendResult
 from chalicelib.errors import Unauthorized, ValidationFailed, schema_error
@@ -58,6 +60,33 @@ DEFAULT_QUIET_WINDOW_S = 86_400
 MAX_TEXT_CHARS = 5_000
 MAX_MESSAGES = 5
 SEND_TIMEOUT_S = 10
+
+
+_S = {"type": "string", "maxLength": 10_000}
+_S_OR_NULL = {"type": ["string", "null"], "maxLength": 10_000}
+MESSAGE: dict[str, Any] = {
+    "type": "object", "required": ["type"],
+    "properties": {
+        "type": _S, "id": _S, "text": {"type": "string"}, "packageId": _S, "stickerId": _S, "fileName": _S,
+        "fileSize": {"type": "integer"}, "title": _S_OR_NULL, "address": _S_OR_NULL,
+        "latitude": {"type": "number"}, "longitude": {"type": "number"},
+        "contentProvider": {"type": "object", "properties": {"type": _S}},
+    },
+}
+EVENT: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "type": _S, "mode": _S, "webhookEventId": _S, "timestamp": {"type": "integer"},
+        "source": {"type": "object", "properties": {"type": _S, "userId": _S, "groupId": _S, "roomId": _S}},
+        "deliveryContext": {"type": "object", "properties": {"isRedelivery": {"type": "boolean"}}},
+    },
+    "if": {"properties": {"type": {"const": "message"}}, "required": ["type"]},
+    "then": {"required": ["source", "message"], "properties": {"message": MESSAGE}},
+}
+SCHEMA: dict[str, Any] = {"type": "object", "required": ["events"],
+                          "properties": {"destination": _S, "events": {"type": "array", "items": EVENT}}}
+"""The webhook body as far as this plugin reads it, type-checked (a 400 naming the pointer otherwise)."""
+_validator = Draft202012Validator(SCHEMA)
 
 
 def signature(secret: str, body: bytes) -> str:
@@ -137,6 +166,9 @@ def helpdesk_parse_inbound(channel: str, request: InboundRequest, now: datetime)
     doc = jsonbody.loads(request.body)
     if not isinstance(doc, dict) or not isinstance(doc.get("events"), list):
         raise ValidationFailed([schema_error(["events"], "a LINE webhook body has an events array")])
+    errors = list(_validator.iter_errors(doc))
+    if errors:
+        raise ValidationFailed.from_schema_errors(errors)
     messages = [_message(e, now) for e in doc["events"] if isinstance(e, dict)]
     return [m for m in messages if m is not None]
 

@@ -39,6 +39,7 @@ from chalicelib import jsonbody
 from chalicelib.domain import InboundMessage, InboundRequest, OutboundMessage, Sender, SendResult
 from chalicelib.errors import Unauthorized, ValidationFailed
 from chalicelib.hookspecs import SecretGetter, hookimpl
+from chalicelib.lazy import LazyValidator
 
 CHANNEL = "slack"
 SIGNING_SECRET = "SLACK_SIGNING_SECRET"
@@ -48,6 +49,37 @@ REPLAY_WINDOW_S = 300
 DEFAULT_QUIET_WINDOW_S = 86_400
 USER_SUBTYPES = (None, "file_share", "thread_broadcast")
 SEND_TIMEOUT_S = 10
+
+
+_S = {"type": "string", "maxLength": 10_000}
+_S_OR_NULL = {"type": ["string", "null"], "maxLength": 10_000}
+MESSAGE_EVENT: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "type": _S, "subtype": _S_OR_NULL, "hidden": {"type": ["boolean", "null"]}, "bot_id": _S_OR_NULL,
+        "user": _S, "channel": _S, "channel_type": _S, "text": {"type": ["string", "null"]}, "ts": _S,
+        "thread_ts": _S, "team": _S,
+        "user_profile": {"type": "object", "properties": {"real_name": _S_OR_NULL, "display_name": _S_OR_NULL}},
+        "files": {"type": "array", "items": {"type": "object", "properties": {
+            "name": _S_OR_NULL, "mimetype": _S_OR_NULL, "url_private": _S_OR_NULL,
+            "size": {"type": ["integer", "null"]}}}},
+    },
+}
+SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "type": _S, "team_id": _S, "event_id": _S, "challenge": _S,
+        "authorizations": {"type": "array", "items": {"type": "object", "properties": {
+            "user_id": _S_OR_NULL, "is_bot": {"type": ["boolean", "null"]}}}},
+        "event": {"type": "object", "properties": {"type": _S}},
+    },
+    # Only message events are read: other events (user_change has an object "user") pass untouched.
+    "if": {"properties": {"type": {"const": "event_callback"}}, "required": ["type"]},
+    "then": {"properties": {"event": {"if": {"properties": {"type": {"const": "message"}}, "required": ["type"]},
+                                      "then": MESSAGE_EVENT}}},
+}
+"""The parts of an Events API payload this plugin reads, type-checked (a 400 naming the pointer otherwise)."""
+_validator = LazyValidator(SCHEMA)
 
 
 def _at(now: datetime) -> Any:
@@ -92,7 +124,7 @@ def helpdesk_verify_inbound(
 
     try:  # the SDK decodes the body as UTF-8 and raises on anything else: any verifier failure is a 401
         valid = SignatureVerifier(secret, clock=_at(now)).is_valid(request.body, timestamp, signature)
-    except Exception as exc:  # noqa: BLE001 - whatever the verifier raises, the caller is not verified
+    except Exception as exc:
         raise Unauthorized(f"X-Slack-Signature cannot be verified: {type(exc).__name__}") from exc
     if not valid:
         raise Unauthorized("invalid X-Slack-Signature")
@@ -113,7 +145,7 @@ def helpdesk_inbound_response(channel: str, request: InboundRequest, now: dateti
     except ValidationFailed:
         return None  # parsing reports it, with the raw payload kept
     if doc.get("type") == "url_verification":
-        return {"challenge": str(doc.get("challenge", ""))}
+        return {"challenge": str(doc.get("challenge", ""))[:10_000]}
     return None
 
 
@@ -143,6 +175,9 @@ def helpdesk_parse_inbound(channel: str, request: InboundRequest, now: datetime)
     if channel != CHANNEL:
         return None
     doc = _decode(request)
+    errors = list(_validator.iter_errors(doc))
+    if errors:
+        raise ValidationFailed.from_schema_errors(errors)
     event = doc.get("event") or {}
     if doc.get("type") != "event_callback" or not isinstance(event, dict) or not _is_customer_message(doc, event):
         return []

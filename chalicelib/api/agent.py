@@ -21,6 +21,7 @@ tickets = lazy_import("chalicelib.store.tickets")
 bp = Blueprint(__name__)
 
 _BODY = {"type": "string", "minLength": 1, "maxLength": 50_000}
+_TO = {"type": "string", "maxLength": 254, "pattern": r"^[^\x00-\x1f\x7f]+$"}  # no CR/LF: it becomes a mail header
 CLAIM = LazyValidator({
     "type": "object", "additionalProperties": False,
     "properties": {"ttl_seconds": {"type": "integer", "minimum": 30, "maximum": CLAIM_MAX_TTL_S},
@@ -33,7 +34,7 @@ REPLY = LazyValidator({
         "lang": {"enum": ["ja", "en"]},
         "last_seen_event_id": {"type": "string", "minLength": 1},
         "status": {"enum": ["open", "pending", "on-hold", "solved"]},
-        "to": {"type": "string", "maxLength": 254},
+        "to": _TO,
         "override": {"type": "boolean"}, "override_reason": {"type": "string", "maxLength": 500},
     },
     "oneOf": [{"required": ["body"]}, {"required": ["template"]}],
@@ -41,7 +42,7 @@ REPLY = LazyValidator({
 PREVIEW = LazyValidator({
     "type": "object", "additionalProperties": False,
     "properties": {"body": _BODY, "template": {"type": "string"}, "vars": {"type": "object"},
-                   "lang": {"enum": ["ja", "en"]}, "to": {"type": "string", "maxLength": 254}},
+                   "lang": {"enum": ["ja", "en"]}, "to": _TO},
     "oneOf": [{"required": ["body"]}, {"required": ["template"]}],
 })
 NOTE = LazyValidator({"type": "object", "additionalProperties": False, "required": ["body"],

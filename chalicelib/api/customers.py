@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from chalice import Blueprint
 
-from chalicelib import jsonbody
+from chalicelib import jsonbody, roles
 from chalicelib.api.common import authenticate, handles_errors, json_response
 from chalicelib.api.tickets import read_json
 from chalicelib.domain import utcnow
@@ -93,7 +93,7 @@ def ticket_customer(ticket_id: str):
 def merge_customer(customer_id: str):
     """Merge the customer named in the body into this one."""
     request = bp.current_request
-    authenticate(request)
+    roles.ensure(authenticate(request), "merge_customers")
     body = jsonbody.loads(request.raw_body or b"{}")
     other = body.get("customer_id") if isinstance(body, dict) else None
     if not isinstance(other, str) or not other:

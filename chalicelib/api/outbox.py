@@ -6,6 +6,7 @@ import re
 
 from chalice import Blueprint
 
+from chalicelib import roles
 from chalicelib.api.common import authenticate, handles_errors, int_param, json_response
 from chalicelib.domain import utcnow
 from chalicelib.errors import NotFound
@@ -51,6 +52,7 @@ def get_outbox_item(outbox_id: str):
 def redrive(outbox_id: str):
     """A ``failed`` item gets a fresh set of attempts and one is made at once; 409 unless failed."""
     agent = authenticate(bp.current_request)
+    roles.ensure(agent, "redrive")
     now = utcnow()
     item = dispatch.redrive(_outbox_id(outbox_id), f"agent:{agent.agent_id}", now)
     dispatch.deliver_now([item.outbox_id], now)

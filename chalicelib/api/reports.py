@@ -7,10 +7,11 @@ from typing import Any
 
 from chalice import Blueprint, Response
 
+from chalicelib import roles
 from chalicelib.api.common import authenticate, handles_errors, int_param, json_response
 from chalicelib.api.tickets import read_json
 from chalicelib.domain import utcnow
-from chalicelib.errors import Forbidden, ValidationFailed
+from chalicelib.errors import ValidationFailed
 from chalicelib.kpi.days import day_of, report_timezone
 from chalicelib.lazy import LazyValidator, lazy_import
 
@@ -19,7 +20,7 @@ report_mod = lazy_import("chalicelib.kpi.report")
 
 bp = Blueprint(__name__)
 DEFAULT_DAYS = 14
-REBUILD_ROLES = ("supervisor", "admin")
+REBUILD_ROLES = roles.PERMISSIONS["rebuild_aggregates"]
 _DATE = {"type": "string", "pattern": r"^\d{4}-\d{2}-\d{2}$"}
 REBUILD = LazyValidator({"type": "object", "additionalProperties": False, "required": ["from", "to"],
                                 "properties": {"from": _DATE, "to": _DATE}})
@@ -89,8 +90,7 @@ def rebuild_aggregates() -> Response:
     """Recompute the daily aggregates of closed days ``from``..``to`` (supervisors and admins)."""
     request = bp.current_request
     agent = authenticate(request)
-    if agent.role not in REBUILD_ROLES:
-        raise Forbidden("only a supervisor or admin can rebuild aggregates")
+    roles.ensure(agent, "rebuild_aggregates")
     body = read_json(request.raw_body, REBUILD)
     first, last = parse_range({"from": body["from"], "to": body["to"]})
     try:

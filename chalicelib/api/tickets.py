@@ -6,7 +6,7 @@ from typing import Any
 
 from chalice import Blueprint, Response
 
-from chalicelib import jsonbody
+from chalicelib import jsonbody, roles
 from chalicelib.api.common import authenticate, handles_errors, int_param, json_response
 from chalicelib.domain import Priority, Status, utcnow
 from chalicelib.errors import NotFound, ValidationFailed
@@ -126,6 +126,7 @@ def get_ticket(ticket_id: str):
     return json_response(body)
 
 
+_LINE = r"^[^\x00-\x1f\x7f]+$"
 _TAGS = {"type": "array", "items": {"type": "string", "pattern": r"^\S{1,64}$"}, "uniqueItems": True, "maxItems": 50}
 PATCH_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -134,8 +135,8 @@ PATCH_SCHEMA: dict[str, Any] = {
     "properties": {
         "status": {"enum": [s.value for s in Status if s != Status.NEW]},
         "priority": {"enum": [p.value for p in Priority]},
-        "assignee": {"type": ["string", "null"], "minLength": 1, "maxLength": 200},
-        "department": {"type": ["string", "null"], "minLength": 1, "maxLength": 200},
+        "assignee": {"type": ["string", "null"], "minLength": 1, "maxLength": 200, "pattern": _LINE},
+        "department": {"type": ["string", "null"], "minLength": 1, "maxLength": 200, "pattern": _LINE},
         "tags": _TAGS,
     },
 }
@@ -160,7 +161,9 @@ def update_ticket(ticket_id: str) -> Response:
     number = parse_ticket_id(ticket_id)
     change = read_json(request.raw_body, _patch_validator)
 
-    def mutate(fields: dict[str, Any], _ticket: Any) -> None:
+    def mutate(fields: dict[str, Any], ticket: Any) -> None:
+        if "assignee" in change and not roles.may_assign(agent, ticket.assignee, change["assignee"]):
+            roles.ensure(agent, "reassign")
         fields.update(change)
 
     changed = flow.change_ticket(number, mutate, actor=f"agent:{agent.agent_id}", now=utcnow())

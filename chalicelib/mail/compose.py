@@ -68,6 +68,7 @@ def build_reply(
     auto_reply: bool = False,
 ) -> Composed:
     """The raw MIME of one reply on a ticket; see the module docstring."""
+    subject, from_name, to = (" ".join(v.split()) for v in (subject, from_name, to))  # no CR/LF in a header
     msg = EmailMessage(policy=_POLICY)
     local, _, domain = from_addr.partition("@")
     msg["From"] = Address(display_name=from_name, username=local, domain=domain)

@@ -5,15 +5,16 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
+from chalicelib import roles
 from chalicelib.domain import CLAIM_DEFAULT_TTL_S, CLAIM_MAX_TTL_S
-from chalicelib.errors import Conflict, Forbidden
+from chalicelib.errors import Conflict
 from chalicelib.sla.clocks import iso_z
 from chalicelib.store import tickets
 from chalicelib.store.models import AgentItem, TicketItem
 
 DEFAULT_TTL_S = CLAIM_DEFAULT_TTL_S
 MAX_TTL_S = CLAIM_MAX_TTL_S
-SUPERVISOR_ROLES = ("supervisor", "admin")
+SUPERVISOR_ROLES = roles.SUPERVISOR_ROLES
 
 
 def active_claim(ticket: TicketItem, now: datetime) -> dict[str, Any] | None:
@@ -41,8 +42,8 @@ def ensure_free_for(ticket: TicketItem, agent_id: str, now: datetime) -> None:
 def take(number: int, agent: AgentItem, now: datetime, ttl_s: int = DEFAULT_TTL_S, force: bool = False
          ) -> dict[str, Any]:
     """Claim (or renew) the ticket for ``agent``; ``force`` (supervisors) breaks another's claim."""
-    if force and agent.role not in SUPERVISOR_ROLES:
-        raise Forbidden("only a supervisor can break another agent's claim")
+    if force:
+        roles.ensure(agent, "break_claim")
     ttl_s = max(30, min(ttl_s, MAX_TTL_S))
     for _attempt in range(4):
         ticket = tickets.get_ticket(number)

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import random
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from chalicelib import metrics
+from chalicelib import limits, metrics
 from chalicelib.directory import load_directory
 from chalicelib.domain import InboundMessage, InboundRequest
 from chalicelib.errors import Conflict, Unauthorized, UnknownChannel, ValidationFailed
@@ -21,6 +23,10 @@ from chalicelib.settings import get_settings
 from chalicelib.store import customers, raw, tickets
 
 log = logging.getLogger(__name__)
+THREAD_ATTEMPTS = 5
+"""Rounds of find-then-create/append for one message (a lost race on a new conversation takes one more)."""
+APPEND_ATTEMPTS = 30
+"""Optimistic attempts to append to a busy ticket (20 concurrent first messages of one chat land)."""
 
 
 @dataclass
@@ -74,7 +80,8 @@ def ingest_all(messages: list[InboundMessage], raw_ref: str, now: datetime) -> D
     """Ingest parsed messages. Machine mail (``metadata["automatic"]``: bounces, auto-replies) never
     opens a ticket or gets an auto-reply; it only joins the ticket it concerns, if any."""
     outcome = DeliveryOutcome(raw_ref)
-    for msg in messages:
+    for parsed in messages:
+        msg = limits.fit_message(parsed)  # DynamoDB's item and key limits; what was cut is noted
         auto = msg.metadata.get("automatic")
         if auto:
             result = mail_events.record_automatic(msg, raw_ref=raw_ref, now=now)
@@ -115,14 +122,23 @@ def ingest_message(msg: InboundMessage, *, raw_ref: str | None, now: datetime) -
         email=msg.sender.email,
         now=now,
     )
-    ticket = thread_match.find_ticket(msg, customer.customer_id, now)
-    if ticket is not None:
-        result = _append(ticket, msg, customer, raw_ref, now)
-    else:
-        result = tickets.create_ticket(msg, customer, now=now, raw_ref=raw_ref,
-                                       prepare=flow.prepare_new_ticket(customer))
+    for _attempt in range(THREAD_ATTEMPTS):
+        match = thread_match.find(msg, customer.customer_id, now)
+        if match.ticket is not None:
+            result = _append(match.ticket, msg, customer, raw_ref, now)
+            break
+        try:
+            result = tickets.create_ticket(msg, customer, now=now, raw_ref=raw_ref,
+                                           prepare=flow.prepare_new_ticket(customer),
+                                           claims=thread_match.claims(msg), owners=match.owners)
+        except tickets.ThreadClaimed:
+            log.info("%s: a concurrent delivery started this conversation's ticket; joining it", msg.dedupe_key)
+            continue  # the winner's ticket owns the conversation now: thread into it
         if result.created and result.ticket is not None:
             flow.run_effects(result.ticket, result.effects, now)
+        break
+    else:
+        raise Conflict(f"could not thread {msg.dedupe_key}: its conversation kept changing")
     if result.created and not result.duplicate:
         metrics.count("TicketsCreated", channel=msg.channel)
     with correlate(ticket_id=result.ticket_id):
@@ -143,8 +159,10 @@ def is_staff_reply(msg: InboundMessage) -> bool:
 
 def _append(ticket: Any, msg: InboundMessage, customer: Any, raw_ref: str | None, now: datetime
             ) -> tickets.IngestResult:
-    for attempt in range(flow.MAX_ATTEMPTS):
+    """Append with optimistic retries: a burst of messages on one conversation all land, one at a time."""
+    for attempt in range(APPEND_ATTEMPTS):
         if attempt:
+            time.sleep(random.uniform(0, min(0.4, 0.01 * 2 ** attempt)))  # jittered backoff
             ticket = tickets.get_ticket(int(ticket.number))
         try:
             result = tickets.append_message(ticket, msg, now=now, raw_ref=raw_ref,

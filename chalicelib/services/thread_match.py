@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from chalicelib.domain import ACTIVE_STATUSES, InboundMessage, Status
@@ -31,21 +32,51 @@ def _get(number: int | None) -> TicketItem | None:
         return None
 
 
-def find_ticket(msg: InboundMessage, customer_id: str, now: datetime) -> TicketItem | None:
-    """The ticket to append to: by message references, quoted number (same customer only),
-    conversation key, then (if asked) the customer's recent active ticket with the same subject."""
-    found = _get(threads.find_by_refs(msg.references)) if msg.references else None
+@dataclass(frozen=True)
+class Match:
+    """Where a message goes: the ticket to append to (None: start one) and who owns its references now."""
+
+    ticket: TicketItem | None
+    owners: dict[tuple[str, str], int] = field(default_factory=dict)
+    """Current ticket of each reference the message would claim (``claims``); absent ones are free."""
+
+
+def claims(msg: InboundMessage) -> list[tuple[str, str]]:
+    """The references a message's new ticket takes: the conversation, its own ids and (bounded) the ids it
+    answers, so concurrent first messages of one conversation or thread race on the same keys."""
+    refs = [("msg", r) for r in threads.lookup_refs(msg.references)]
+    refs += [("msg", m) for m in msg.message_ids]
+    if msg.thread_key:
+        refs.append(("thread", msg.thread_key))
+    return list(dict.fromkeys(refs))
+
+
+def find(msg: InboundMessage, customer_id: str, now: datetime) -> Match:
+    """The ticket to append to: by message references (or a reply that named this message first),
+    quoted number (same customer only), conversation key, then (if asked) the customer's recent active
+    ticket with the same subject. One batch read for every reference."""
+    owners = threads.owners(claims(msg))
+    wanted = threads.lookup_refs(msg.references)
+    number = next((owners[("msg", r)] for r in reversed(wanted) if ("msg", r) in owners), None)
+    if number is None:
+        number = next((owners[("msg", m)] for m in msg.message_ids if ("msg", m) in owners), None)
+    found = _get(number)
     if found is None and msg.ticket_hint is not None:
         hinted = _get(msg.ticket_hint)
         if hinted is not None and (hinted.customer_id == customer_id or msg.internal):
             found = hinted
     if found is None and msg.thread_key:
-        found = _get(threads.find_ref("thread", msg.thread_key))
+        found = _get(owners.get(("thread", msg.thread_key)))
     if found is not None:
-        return found if accepts(found, msg, now) else None
+        return Match(found if accepts(found, msg, now) else None, owners)
     if msg.match_subject and msg.subject:
-        wanted = threads.normalize_subject(msg.subject)
+        wanted_subject = threads.normalize_subject(msg.subject)
         for t in threads.recent_tickets(customer_id, now - timedelta(days=SUBJECT_MATCH_DAYS)):
-            if t.status in _ACTIVE and threads.normalize_subject(t.subject) == wanted:
-                return t
-    return None
+            if t.status in _ACTIVE and threads.normalize_subject(t.subject) == wanted_subject:
+                return Match(t, owners)
+    return Match(None, owners)
+
+
+def find_ticket(msg: InboundMessage, customer_id: str, now: datetime) -> TicketItem | None:
+    """The ticket to append to, or None (see ``find``)."""
+    return find(msg, customer_id, now).ticket

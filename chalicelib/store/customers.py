@@ -35,7 +35,7 @@ def find_customer_id(kind: str, value: str) -> str | None:
     """The customer an identity points to, or None."""
     value = normalize_identity(kind, value)
     try:
-        ident = IdentityItem.get(keys.identity_pk(kind, value), IDENTITY_SK)
+        ident = IdentityItem.get(keys.identity_pk(kind, value), IDENTITY_SK, consistent_read=True)
     except IdentityItem.DoesNotExist:
         return None
     return ident.customer_id

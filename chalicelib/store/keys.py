@@ -4,9 +4,21 @@ from __future__ import annotations
 
 import hashlib
 
+MAX_KEY_PART_BYTES = 512
+"""Longest sender-controlled part of a key kept as is; longer ones are hashed (DynamoDB keys are at most
+2,048 bytes (partition) and 1,024 bytes (sort))."""
+
 TICKET_SK = "TICKET"
 OUTBOX_SK = "OUTBOX"
 EVENT_PREFIX = "EV#"
+
+
+def bounded(value: str) -> str:
+    """``value`` itself when short enough for a key, else ``sha256:<hex>`` of it (same value, same key)."""
+    raw = value.encode("utf-8", "surrogatepass")
+    if len(raw) <= MAX_KEY_PART_BYTES:
+        return value
+    return "sha256:" + hashlib.sha256(raw).hexdigest()
 
 
 def ticket_pk(number: int) -> str:
@@ -26,7 +38,7 @@ def customer_pk(customer_id: str) -> str:
 
 def identity_key(kind: str, value: str) -> str:
     """Identity key, e.g. ``email#sato@example.jp``."""
-    return f"{kind}#{value}"
+    return f"{kind}#{bounded(value)}"
 
 
 def identity_pk(kind: str, value: str) -> str:
@@ -36,12 +48,12 @@ def identity_pk(kind: str, value: str) -> str:
 
 def dedupe_pk(key: str) -> str:
     """Partition of an idempotency record."""
-    return f"DEDUPE#{key}"
+    return f"DEDUPE#{bounded(key)}"
 
 
 def agent_pk(agent_id: str) -> str:
     """Partition of an agent."""
-    return f"AGENT#{agent_id}"
+    return f"AGENT#{bounded(agent_id)}"
 
 
 def token_pk(token_hash: str) -> str:
@@ -61,12 +73,12 @@ def due_shard(ticket_number: int, shards: int) -> str:
 
 def firing_pk(dedupe_key: str) -> str:
     """Partition of a rule firing record (rule#ticket#instance)."""
-    return f"FIRED#{dedupe_key}"
+    return f"FIRED#{bounded(dedupe_key)}"
 
 
 def ref_pk(kind: str, value: str) -> str:
     """Partition of a threading reference (``msg`` id or conversation ``thread``)."""
-    return f"REF#{kind}#{value}"
+    return f"REF#{kind}#{bounded(value)}"
 
 
 def outbox_id(dedupe_key: str) -> str:

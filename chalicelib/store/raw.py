@@ -23,16 +23,21 @@ def _s3() -> Any:
         return _clients[region]
 
 
+def _header_safe(value: str) -> str:
+    """A sender's header value as printable ASCII, at most 256 characters (S3 sends it as a header)."""
+    return "".join(c if " " <= c <= "~" else "?" for c in str(value))[:256].strip()
+
+
 def put_raw(channel: str, body: bytes, headers: dict[str, str], now: datetime) -> str:
     """Store a raw delivery; returns its S3 key (the ``raw_ref`` kept on the timeline)."""
     key = f"raw/{channel}/{now:%Y/%m/%d}/{ULID.from_datetime(now)}"
-    meta = {k: v[:256] for k, v in headers.items() if k in ("content-type", "user-agent")}
+    meta = {k: _header_safe(v) for k, v in headers.items() if k in ("content-type", "user-agent")}
     _s3().put_object(
         Bucket=get_settings().raw_bucket,
         Key=key,
         Body=body,
-        ContentType=headers.get("content-type", "application/octet-stream")[:256],
-        Metadata={k.replace("-", "_"): v.encode("ascii", "replace").decode() for k, v in meta.items()},
+        ContentType=_header_safe(headers.get("content-type", "")) or "application/octet-stream",
+        Metadata={k.replace("-", "_"): v for k, v in meta.items()},
     )
     return key
 

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from chalicelib.store import keys
 from chalicelib.store.models import RefItem, TicketItem
 
 REF_SK = "REF"
+MAX_LOOKUP_REFS = 20
+"""A mail lists its whole thread in References (10,000 were seen); only the newest this many are read."""
 REF_RETENTION = timedelta(days=730)
 _PREFIX = re.compile(r"^\s*((re|fw|fwd|aw|sv|vs|antw|返信|転送)\s*(\[\d+\])?\s*[:：]\s*|\[#\d+\]\s*)+", re.I)
 
@@ -35,13 +38,26 @@ def find_ref(kind: str, value: str) -> int | None:
         return None
 
 
+def owners(refs: Iterable[tuple[str, str]]) -> dict[tuple[str, str], int]:
+    """The ticket each known ``(kind, value)`` reference points to, in one batch read (unknown ones left out)."""
+    wanted = {keys.ref_pk(kind, value): (kind, value) for kind, value in refs}
+    found: dict[tuple[str, str], int] = {}
+    for item in RefItem.batch_get([(pk, REF_SK) for pk in wanted], consistent_read=True):
+        found[wanted[item.pk]] = int(item.ticket_id)
+    return found
+
+
+def lookup_refs(values: tuple[str, ...]) -> tuple[str, ...]:
+    """The references worth looking up: the newest ``MAX_LOOKUP_REFS`` (bounded work per delivery)."""
+    return tuple(dict.fromkeys(values))[-MAX_LOOKUP_REFS:]
+
+
 def find_by_refs(values: tuple[str, ...]) -> int | None:
-    """The ticket of the newest known message id among ``values`` (References lists oldest first)."""
-    for value in reversed(values):
-        found = find_ref("msg", value)
-        if found is not None:
-            return found
-    return None
+    """The ticket of the newest known message id among ``values`` (References lists oldest first).
+    Only the newest ``MAX_LOOKUP_REFS`` are read, in one request, however long the list is."""
+    wanted = lookup_refs(values)
+    known = owners(("msg", v) for v in wanted)
+    return next((known[("msg", v)] for v in reversed(wanted) if ("msg", v) in known), None)
 
 
 def recent_tickets(customer_id: str, since: datetime, limit: int = 20) -> list[TicketItem]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -13,7 +13,8 @@ from ulid import ULID
 from chalicelib.domain import EventType, InboundMessage, Priority, Status
 from chalicelib.errors import Conflict, NotFound
 from chalicelib.store import keys, outbox, search
-from chalicelib.store.models import CounterItem, CustomerItem, DedupeItem, EventItem, TicketItem
+from chalicelib.store.models import CounterItem, CustomerItem, DedupeItem, EventItem, RefItem, TicketItem
+from chalicelib.store.threads import ref_item
 from chalicelib.store.tx import failed_conditions, transact_write
 
 DEDUPE_SK = "DEDUPE"
@@ -73,13 +74,19 @@ def _message_event(number: int, msg: InboundMessage, raw_ref: str | None) -> Eve
             "raw_ref": raw_ref,
             "message_ids": list(msg.message_ids),
             "metadata": dict(msg.metadata),
+            **({"truncated": msg.metadata["truncated"]} if msg.metadata.get("truncated") else {}),
         },
     )
 
 
+class ThreadClaimed(Conflict):
+    """Another delivery started a ticket for this conversation or thread first: join that one."""
+
+
 def create_ticket(
     msg: InboundMessage, customer: CustomerItem, *, now: datetime, raw_ref: str | None,
-    prepare: Prepare | None = None,
+    prepare: Prepare | None = None, claims: Iterable[tuple[str, str]] = (),
+    owners: Mapping[tuple[str, str], int] | None = None,
 ) -> IngestResult:
     """Create a ticket with its first message, exactly once per ``msg.dedupe_key``.
 
@@ -87,6 +94,11 @@ def create_ticket(
     SLA fields, queued notifications) are written in one transaction, so a
     crash leaves nothing half-written and a retry of the same delivery (even a
     concurrent one) returns the ticket the first delivery made.
+
+    The references in ``claims`` (the conversation, the message's ids and the ids it answers) are
+    written on condition that they still point where ``owners`` said (nowhere, or a ticket that could
+    not take the message): when a concurrent first message of the same conversation won,
+    ``ThreadClaimed`` is raised and the caller threads the message into the winner's ticket.
     """
     earlier = find_duplicate(msg.dedupe_key, now)
     if earlier:
@@ -118,8 +130,11 @@ def create_ticket(
         planned, effects = prepare(ticket, event_to_dict(event))
         extra = event_items(number, planned, max(now, msg.received_at), "system")
     dedupe = _dedupe_item(msg, number, event.event_id, now)
-    refs = _refs(msg, number, now)
+    claimed = list(dict.fromkeys([*claims, *_ref_keys(msg)]))
+    known = owners or {}
+    refs = [(ref_item(kind, value, number, now), known.get((kind, value))) for kind, value in claimed]
     notifications = outbox.fresh(outbox.attached(effects))
+    first_ref = 3 + len(extra)
     try:
         with transact_write() as tw:
             tw.save(
@@ -129,28 +144,41 @@ def create_ticket(
             )
             tw.save(ticket, condition=TicketItem.pk.does_not_exist())
             tw.save(event)
-            for item in [*extra, *refs]:
+            for item in extra:
                 tw.save(item)
+            for item, owner in refs:
+                tw.save(item, condition=_still_owned_by(owner, now))
             outbox.save_new(tw, notifications)
             search.stage(tw, ticket, created=True)
     except TransactWriteError as err:
-        if not failed_conditions(err)[:1] == [True]:
-            raise
-        earlier = find_duplicate(msg.dedupe_key, now)
-        if earlier is None:
-            raise
-        return earlier
+        failed = failed_conditions(err)
+        if failed[:1] == [True]:
+            earlier = find_duplicate(msg.dedupe_key, now)
+            if earlier is None:
+                raise
+            return earlier
+        if any(failed[first_ref:first_ref + len(refs)]):
+            raise ThreadClaimed(f"a concurrent delivery started the ticket of {msg.dedupe_key}") from err
+        raise
     search.committed(ticket)
     return IngestResult(number, event.event_id, duplicate=False, created=True, ticket=ticket, effects=effects)
 
 
-def _refs(msg: InboundMessage, number: int, now: datetime) -> list[Any]:
-    from chalicelib.store.threads import ref_item
-
-    refs = [ref_item("msg", mid, number, now) for mid in msg.message_ids]
+def _ref_keys(msg: InboundMessage) -> list[tuple[str, str]]:
+    refs = [("msg", mid) for mid in msg.message_ids]
     if msg.thread_key:
-        refs.append(ref_item("thread", msg.thread_key, number, now))
+        refs.append(("thread", msg.thread_key))
     return refs
+
+
+def _refs(msg: InboundMessage, number: int, now: datetime) -> list[Any]:
+    return [ref_item(kind, value, number, now) for kind, value in _ref_keys(msg)]
+
+
+def _still_owned_by(owner: int | None, now: datetime) -> Any:
+    """Condition of a claimed reference: still free (or expired), or still pointing at ``owner``."""
+    free = RefItem.pk.does_not_exist() | (RefItem.expires_at < now)
+    return free if owner is None else free | (RefItem.ticket_id == owner)
 
 
 def _dedupe_item(msg: InboundMessage, number: int, event_id: str, now: datetime) -> DedupeItem:

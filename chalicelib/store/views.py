@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from chalicelib.domain import ACTIVE_STATUSES, Status
 from chalicelib.errors import ValidationFailed

@@ -85,6 +85,14 @@ def client(aws: dict[str, str]) -> Iterator[Any]:
         yield c
 
 
+def make_supervisor(agent_id: str = "sato") -> None:
+    """Give an agent of the ``agents`` fixture the supervisor role (reassign, merge, redrive, ...)."""
+    from chalicelib.store import agents as store
+
+    agent = store.get_agent(agent_id)
+    store.upsert_agent(agent_id, name=agent.name, email=agent.email, role="supervisor", department=agent.department)
+
+
 def auth(token: str = AGENT_TOKEN) -> dict[str, str]:
     """Authorization header for an agent."""
     return {"Authorization": f"Bearer {token}"}

@@ -18,7 +18,7 @@ from linebot.v3.messaging import PushMessageRequest, TextMessage
 from linebot.v3.webhooks import MessageEvent, TextMessageContent
 
 from tests.conftest import ROOT
-from tests.functional.conftest import auth
+from tests.functional.conftest import auth, make_supervisor
 from tests.functional.http_receiver import Recorded, receiving
 
 CHANNEL_SECRET = "8c570fa6dd201bb328f1c1eac23a96d8"
@@ -208,6 +208,7 @@ def test_the_line_identity_is_a_plain_identity_the_merge_api_joins_to_email(clie
     by_form = client.http.post("/webhooks/form", **form_json(sample_form(submission_id="s-1"))).json_body["results"][0]
     email_customer = _ticket(client, by_form["ticket_id"])["customer"]["id"]
     line_customer = _ticket(client, on_line["ticket_id"])["customer"]["id"]
+    make_supervisor()  # merging customers is a supervisor's (chalicelib.roles)
     resp = client.http.post(f"/customers/{email_customer}/merge", headers={**auth(), **JSON},
                             body=json.dumps({"customer_id": line_customer}))
     assert resp.status_code == 200, resp.body

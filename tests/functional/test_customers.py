@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from tests.functional.conftest import OTHER_TOKEN, auth
+from tests.functional.conftest import OTHER_TOKEN, auth, make_supervisor
 from tests.functional.mailkit import make_mail, post_mail
 
 JSON = {"Content-Type": "application/json"}
@@ -25,6 +25,7 @@ def test_merge_moves_identities_and_tickets_and_the_ticket_shows_the_others(clie
     phone = _mail_from(client, "hanako@docomo.ne.jp", "配送について")
     keep, other = _customer_of(client, pc), _customer_of(client, phone)
     assert keep["id"] != other["id"] and keep["other_tickets"] == []
+    make_supervisor()  # merging customers is a supervisor's (chalicelib.roles)
 
     resp = client.http.post(f"/customers/{keep['id']}/merge", headers={**auth(), **JSON},
                             body=json.dumps({"customer_id": other["id"]}))
@@ -47,6 +48,8 @@ def test_merge_moves_identities_and_tickets_and_the_ticket_shows_the_others(clie
 def test_merge_refuses_bad_requests(client, agents, mail_env):
     a = _customer_of(client, _mail_from(client, "a@example.jp", "x"))["id"]
     b = _customer_of(client, _mail_from(client, "b@example.jp", "y"))["id"]
+    make_supervisor()
+    make_supervisor("tanaka")
     post = lambda cid, body, token="test-agent-token": client.http.post(  # noqa: E731
         f"/customers/{cid}/merge", headers={**auth(token), **JSON}, body=json.dumps(body))
     assert post(a, {"customer_id": a}).status_code == 400

@@ -175,3 +175,59 @@ def test_a_misspelled_hook_stops_the_app_import():
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert done.returncode != 0, "importing the app must fail"
     assert "PluginValidationError" in done.stderr and "helpdesk_chanels" in done.stderr, done.stderr[-2000:]
+
+
+SLACK_OK = {"type": "event_callback", "team_id": "T0HELP", "event_id": "Ev0TYPES",
+            "authorizations": [{"user_id": "U0BOT", "is_bot": True}],
+            "event": {"type": "message", "channel": "C0SUPPORT", "user": "U0HANAKO", "text": "質問", "ts": "1.000100",
+                      "user_profile": {"real_name": "山田 花子"}}}
+LINE_OK = {"destination": "U0dest", "events": [{
+    "type": "message", "mode": "active", "webhookEventId": "01TYPES", "timestamp": 1767949200000,
+    "source": {"type": "user", "userId": "U4af"}, "message": {"type": "text", "id": "4687", "text": "質問"}}]}
+WRONG_TYPES = [
+    ("slack", ["event", "user_profile"], "x"), ("slack", ["event", "source"], None),
+    ("slack", ["event", "files"], "x"), ("slack", ["event", "files"], ["x"]), ("slack", ["authorizations"], {}),
+    ("slack", ["authorizations"], ["x"]), ("slack", ["event", "text"], 5), ("slack", ["event", "user"], ["U1"]),
+    ("slack", ["event", "ts"], 1.5), ("slack", ["event"], "x"), ("slack", ["event", "user_profile", "real_name"], 1),
+    ("line", ["events", 0, "source"], "x"), ("line", ["events", 0, "message"], []),
+    ("line", ["events", 0, "message", "text"], 5), ("line", ["events", 0, "source", "userId"], {"a": 1}),
+    ("line", ["events", 0, "message", "fileSize"], "big"), ("line", ["events", 0, "deliveryContext"], 1),
+    ("line", ["events", 0, "message", "contentProvider"], "x"), ("line", ["events", 0], "x"),
+]
+
+
+def _set(doc, path, value):
+    import copy
+
+    doc = copy.deepcopy(doc)
+    target = doc
+    for part in path[:-1]:
+        target = target[part]
+    if value is None:
+        target.pop(path[-1], None)
+    else:
+        target[path[-1]] = value
+    return doc
+
+
+def test_provider_payloads_of_the_wrong_shape_are_400_naming_the_pointer(client, channel_secrets):
+    for channel, ok in (("slack", SLACK_OK), ("line", LINE_OK)):
+        body = json.dumps(ok).encode()
+        assert client.http.post(f"/webhooks/{channel}", body=body,
+                                headers=headers_for(channel, body)).status_code == 201
+    for channel, path, value in WRONG_TYPES:
+        doc = _set(SLACK_OK if channel == "slack" else LINE_OK, path, value)
+        if value is None:  # a missing optional field is fine: a new event id, a new message
+            continue
+        body = json.dumps(doc).encode()
+        resp = client.http.post(f"/webhooks/{channel}", body=body, headers=headers_for(channel, body))
+        assert resp.status_code == 400, (channel, path, value, resp.status_code, resp.body[:300])
+        pointer = "".join(f"/{p}" for p in path)
+        assert any(e["pointer"].startswith(pointer) for e in json.loads(resp.body)["errors"]), (pointer, resp.body)
+
+
+def test_slack_events_that_are_not_messages_keep_their_own_shapes(client, channel_secrets):
+    doc = {"type": "event_callback", "event_id": "Ev0USER", "event": {"type": "user_change", "user": {"id": "U1"}}}
+    body = json.dumps(doc).encode()
+    resp = client.http.post("/webhooks/slack", body=body, headers=headers_for("slack", body))
+    assert resp.status_code == 200, resp.body

@@ -131,7 +131,7 @@ def history(client, agents, monkeypatch):
         at(13, 11)
         n["T2"] = says("B", "c-2", "荷物がまだ届きません", "shipping")
         at(13, 11, 30)
-        resp = client.http.patch(f"/tickets/{n['T2']}", headers={**SATO, **JSON},
+        resp = client.http.patch(f"/tickets/{n['T2']}", headers={**TANAKA, **JSON},  # Tanaka takes it
                                  body=json.dumps({"assignee": "tanaka"}))
         assert resp.status_code == 200, resp.body
         at(13, 12)

@@ -28,7 +28,7 @@ from chalicelib.services import flow
 from chalicelib.services.dispatch import dispatch_due
 from chalicelib.store import changes, outbox, tickets
 from tests.conftest import ROOT
-from tests.functional.conftest import auth, form_json, sample_form
+from tests.functional.conftest import auth, form_json, make_supervisor, sample_form
 
 T0 = datetime(2026, 1, 13, 1, 0, tzinfo=timezone.utc)  # Tuesday 10:00 JST
 RULE_ID = "alert-new-ticket"
@@ -213,6 +213,8 @@ def test_slack_always_failing_ends_failed_visibly_and_a_redrive_delivers_it(clie
     assert client.http.get("/outbox?state=failed").status_code == 401
     assert len(sent_mail()) == 1  # the email of the same firing went out; nothing else was lost
 
+    assert client.http.post(f"/outbox/{slack['id']}/redrive", headers=auth()).status_code == 403  # agents may not
+    make_supervisor()
     redriven = client.http.post(f"/outbox/{slack['id']}/redrive", headers=auth())
     assert redriven.status_code == 200, redriven.body
     assert redriven.json_body["state"] == "sent"
