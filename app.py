@@ -2,7 +2,7 @@
 
 from chalice import Chalice
 
-from chalicelib import jobs, kpi_jobs, mail_jobs
+from chalicelib import jobs, kpi_jobs, mail_jobs, reply_jobs
 from chalicelib.api import (
     agent,
     agents,
@@ -41,3 +41,4 @@ app.register_blueprint(reports.bp)
 app.register_blueprint(console.bp)
 app.register_blueprint(kpi_jobs.bp)
 app.register_blueprint(openapi.bp)
+app.register_blueprint(reply_jobs.bp)

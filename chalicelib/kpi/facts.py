@@ -200,7 +200,7 @@ class _Replay:
 
     def on_message_out(self, ev: Event, data: Mapping[str, Any]) -> None:
         agent = data.get("agent")
-        if not agent or data.get("auto_reply") or data.get("state") == "failed":
+        if not agent or data.get("auto_reply") or data.get("state") in ("failed", "sending"):
             return
         first = self.first_reply is None
         awaiting = self.awaiting

@@ -45,6 +45,8 @@ class Extra:
     effects: list[dict[str, Any]] = field(default_factory=list)
     event_types: list[str] = field(default_factory=list)
     event: dict[str, Any] = field(default_factory=dict)
+    items: list[Any] = field(default_factory=list)
+    """Other items committed in the same transaction (e.g. a reply's in-flight marker)."""
 
 
 @dataclass

@@ -63,10 +63,11 @@ def prepare_message(customer_item: Any, msg: InboundMessage) -> tickets.Prepare:
 
 
 def _commit(ticket: TicketItem, events: list[dict[str, Any]], firing_keys: list[str],
-            effects: list[dict[str, Any]], now: datetime, actor: str) -> list[Any]:
-    """Queue the notify effects into the outbox and commit them with the change, in one transaction."""
+            effects: list[dict[str, Any]], now: datetime, actor: str, items: list[Any] | None = None) -> list[Any]:
+    """Queue the notify effects into the outbox and commit them with the change (and ``items``), in one
+    transaction."""
     failures = effects_service.queue_notifications(ticket, effects, now)
-    return store_changes.commit(ticket, [*events, *failures], firing_keys, now, actor,
+    return store_changes.commit(ticket, [*events, *failures], firing_keys, now, actor, extra_items=items or (),
                                 outbox_items=store_outbox.attached(effects))
 
 
@@ -106,7 +107,7 @@ def change_ticket(number: int, mutate: Mutation, *, actor: str, now: datetime) -
         plan = decide.change_plan(before, after, extra, customer, actor, now, get_runtime())
         store_changes.apply_fields(ticket, plan.fields, now)
         try:
-            items = _commit(ticket, plan.events, [], extra.effects + plan.effects, now, actor)
+            items = _commit(ticket, plan.events, [], extra.effects + plan.effects, now, actor, extra.items)
         except Conflict:
             log.info("ticket %s changed meanwhile; retry %d", number, attempt + 1)
             continue

@@ -11,21 +11,28 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
+
+from ulid import ULID
 
 from chalicelib.domain import Status
 from chalicelib.errors import Conflict, PresendFailed, ValidationFailed
+from chalicelib.mail.refs import outbound_refs
 from chalicelib.plugin_manager import get_plugin_manager
 from chalicelib.secrets import get_secret
 from chalicelib.services import claims, outbound
 from chalicelib.services.flow import Extra, change_ticket
 from chalicelib.services.outbound import blocking, carrier_warnings, check_draft
-from chalicelib.store import tickets
+from chalicelib.store import sending, threads, tickets
 from chalicelib.store.models import AgentItem, TicketItem
 
 log = logging.getLogger(__name__)
 MESSAGE_TYPES = ("message_in", "message_out", "internal_message")
+RECONCILE_AFTER = timedelta(minutes=10)
+"""A reply still ``sending`` after this long was interrupted (a send takes seconds)."""
+INTERRUPTED = ("interrupted before the provider confirmed the send; check the conversation and "
+               "send it again if the customer did not get it")
 
 
 @dataclass(frozen=True)
@@ -75,8 +82,10 @@ def reply(number: int, agent: AgentItem, req: ReplyRequest, now: datetime) -> di
         if req.override and blocking(problems):
             data["override"] = {"by": agent.agent_id, "reason": req.override_reason}
         recorded["to"] = to
-        return Extra(events=[{"type": "message_out", "data": data}], event_types=["agent_reply"],
-                     event={"body_text": req.body, "actor": f"agent:{agent.agent_id}"})
+        event_id = str(ULID.from_datetime(now))
+        return Extra(events=[{"type": "message_out", "id": event_id, "data": data}], event_types=["agent_reply"],
+                     event={"body_text": req.body, "actor": f"agent:{agent.agent_id}"},
+                     items=[sending.marker(number, event_id)])
 
     changed = change_ticket(number, mutate, actor=f"agent:{agent.agent_id}", now=now)
     out_event = next(e for e in changed.events if e.type == "message_out")
@@ -86,7 +95,12 @@ def reply(number: int, agent: AgentItem, req: ReplyRequest, now: datetime) -> di
 
 
 def send(ticket: TicketItem, event_id: str, to: str, body: str, now: datetime) -> dict[str, Any]:
-    """Send a committed outbound message through the channel plugin and record the outcome."""
+    """Send a committed outbound message through the channel plugin and record the outcome.
+
+    Once the provider accepted the message it counts as sent, whatever fails afterwards: the
+    acceptance is noted on the in-flight marker first, then the timeline is updated; if that
+    fails the answer is still "sent" and ``reconcile`` finishes the record later.
+    """
     number = int(ticket.number)
     msg = outbound.to_customer(ticket, to, f"Re: {ticket.subject}", body, event_id=event_id)
     try:
@@ -95,9 +109,53 @@ def send(ticket: TicketItem, event_id: str, to: str, body: str, now: datetime) -
             raise RuntimeError(f"no plugin sends on channel {ticket.channel!r}")
     except Exception as exc:
         log.exception("sending the reply on ticket %s failed", number)
-        tickets.update_event_data(number, event_id, {"state": "failed", "error": str(exc)})
+        tickets.update_event_data(number, event_id, {"state": "failed", "error": str(exc)[:2000]})
+        sending.done(number, event_id)
         return {"sent": False, "error": str(exc)}
-    ids = outbound.record_sent(number, result, now, msg)
-    tickets.update_event_data(number, event_id, {"state": "sent", "provider_message_id": result.provider_message_id,
-                                                 "message_ids": ids})
-    return {"sent": True, "provider_message_id": result.provider_message_id}
+    ids = outbound_refs(result, msg)
+    try:
+        sending.mark_accepted(number, event_id, result.provider_message_id, ids)
+    except Exception:
+        log.exception("ticket %s: could not note that reply %s was accepted", number, event_id)
+    recorded = _record_sent(number, event_id, result.provider_message_id, ids, now)
+    return {"sent": True, "provider_message_id": result.provider_message_id, "recorded": recorded}
+
+
+def _record_sent(number: int, event_id: str, provider_message_id: str, ids: list[str], now: datetime) -> bool:
+    """Put a sent message's ids and state on the timeline; False (logged) when that failed."""
+    try:
+        for ref in ids:
+            threads.ref_item("msg", ref, number, now).save()
+        tickets.update_event_data(number, event_id, {"state": "sent", "provider_message_id": provider_message_id,
+                                                     "message_ids": ids})
+        sending.done(number, event_id)
+    except Exception:
+        log.exception("ticket %s: reply %s was sent but recording it failed; reconcile will repair it",
+                      number, event_id)
+        return False
+    return True
+
+
+def reconcile(now: datetime, older_than: timedelta = RECONCILE_AFTER) -> dict[str, int]:
+    """Finish every reply stuck in ``sending`` for longer than ``older_than``: one the provider
+    accepted becomes ``sent`` (counted once, like any reply); one without an acceptance (the
+    process died before or while sending) becomes ``failed`` with the reason, visible on the
+    timeline for an agent to check and resend: never silently dropped, never sent twice."""
+    counts = {"sent": 0, "failed": 0, "skipped": 0}
+    for item in sending.stale(now, older_than):
+        number, event_id = int(item.ticket_id), item.event_id
+        event = tickets.get_event(number, event_id)
+        if event is None or (event.data or {}).get("state") != "sending":
+            sending.done(number, event_id)
+            counts["skipped"] += 1
+        elif item.provider_message_id:
+            ids = (item.message_ids or "").split()
+            if _record_sent(number, event_id, item.provider_message_id, ids, now):
+                counts["sent"] += 1
+        else:
+            tickets.update_event_data(number, event_id, {"state": "failed", "error": INTERRUPTED})
+            sending.done(number, event_id)
+            counts["failed"] += 1
+    if any(counts.values()):
+        log.info("reconciled replies stuck in sending: %s", counts)
+    return counts

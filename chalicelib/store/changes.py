@@ -63,10 +63,10 @@ def event_item(ticket_id: int, event: Mapping[str, Any], now: datetime, actor: s
 
 def event_items(ticket_id: int, events: Iterable[Mapping[str, Any]], now: datetime, actor: str
                 ) -> list[EventItem]:
-    """Timeline items for planned events, in order."""
+    """Timeline items for planned events, in order (an event may bring its own ``id``, a ULID at ``now``)."""
     events = list(events)
     ids = monotonic_ids(now, len(events))
-    return [event_item(ticket_id, e, now, actor, i) for e, i in zip(events, ids, strict=True)]
+    return [event_item(ticket_id, e, now, actor, e.get("id") or i) for e, i in zip(events, ids, strict=True)]
 
 
 def commit(ticket: TicketItem, events: Iterable[Mapping[str, Any]], firing_keys: Iterable[str], now: datetime,
