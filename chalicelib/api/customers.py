@@ -21,7 +21,7 @@ from chalice import Blueprint
 
 from chalicelib import jsonbody, roles
 from chalicelib.api.common import authenticate, handles_errors, json_response
-from chalicelib.api.tickets import read_json
+from chalicelib.api.tickets import parse_ticket_id, read_json
 from chalicelib.domain import utcnow
 from chalicelib.errors import Forbidden, NotFound, ValidationFailed, schema_error
 from chalicelib.lazy import LazyValidator, lazy_import
@@ -81,10 +81,7 @@ def get_customer(customer_id: str):
 def ticket_customer(ticket_id: str):
     """The ticket's customer, identities and the customer's other tickets."""
     authenticate(bp.current_request)
-    digits = ticket_id.lstrip("#")
-    if not digits.isdigit():
-        raise NotFound(f"ticket {ticket_id!r} not found")
-    ticket = tickets.get_ticket(int(digits))
+    ticket = tickets.get_ticket(parse_ticket_id(ticket_id))
     return json_response(_customer_doc(_resolve(ticket.customer_id), exclude_ticket=int(ticket.number)))
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from chalice import Blueprint, Response
@@ -20,6 +21,7 @@ tickets = lazy_import("chalicelib.store.tickets")
 views = lazy_import("chalicelib.store.views")
 
 bp = Blueprint(__name__)
+_TICKET_NUMBER = re.compile(r"[0-9]{1,12}")
 
 
 @bp.route("/me", methods=["GET"])
@@ -105,9 +107,9 @@ def list_tickets():
 
 def parse_ticket_id(raw_id: str) -> int:
     """Ticket number from ``12`` or ``#12``; 404 for anything else."""
-    digits = raw_id.lstrip("#")
-    if not digits.isdigit():
-        raise NotFound(f"ticket {raw_id!r} not found")
+    digits = raw_id[1:] if raw_id.startswith("#") else raw_id
+    if not _TICKET_NUMBER.fullmatch(digits):  # ASCII digits, at most 12 (DynamoDB numbers have 38)
+        raise NotFound(f"ticket {raw_id[:40]!r} not found")
     return int(digits)
 
 

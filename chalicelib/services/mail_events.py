@@ -150,7 +150,7 @@ def record_feedback(feedback: DeliveryFeedback, now: datetime) -> tickets.Ingest
     ids = [feedback.ses_message_id]
     number = _find_ticket(ids)
     header_ticket = feedback.headers.get("x-helpdesk-ticket", "")
-    if number is None and header_ticket.isdigit():
+    if number is None and header_ticket.isascii() and header_ticket.isdigit() and len(header_ticket) <= 12:
         try:
             number = int(tickets.get_ticket(int(header_ticket)).number)
         except NotFound:

@@ -47,8 +47,8 @@ def test_disabled_elsewhere_cannot_write_even_while_cached(client, agents, aws):
     assert client.http.get("/me", headers=auth()).status_code == 200  # cached now
     _elsewhere(aws, "sato", disabled=True)
 
-    patch = client.http.patch(f"/tickets/{number}", headers={**auth(), **JSON},
-                              body=json.dumps({"assignee": "tanaka"}))
+    patch = client.http.patch(f"/tickets/{number}", headers={**auth(), **JSON},  # taking it: any agent's right
+                              body=json.dumps({"assignee": "sato"}))
     assert patch.status_code == 401, patch.body
     ticket = client.http.get(f"/tickets/{number}", headers=auth("test-other-token")).json_body
     assert ticket["assignee"] is None and ticket["status"] == "new"  # nothing was written
