@@ -34,7 +34,8 @@ from chalicelib.hookspecs import hookimpl
 from chalicelib.plugin_manager import get_plugin_manager
 from chalicelib.services import kpis
 from chalicelib.services.sweep import sweep
-from tests.functional.conftest import OTHER_TOKEN, auth
+from chalicelib.store import agents as agent_store
+from tests.functional.conftest import OTHER_TOKEN, auth, make_supervisor
 from tests.functional.test_sla_sweep import CapturingEmail
 
 JST = ZoneInfo("Asia/Tokyo")
@@ -131,9 +132,11 @@ def history(client, agents, monkeypatch):
         at(13, 11)
         n["T2"] = says("B", "c-2", "荷物がまだ届きません", "shipping")
         at(13, 11, 30)
-        resp = client.http.patch(f"/tickets/{n['T2']}", headers={**TANAKA, **JSON},  # Tanaka takes it
+        make_supervisor()  # reassigning is a supervisor's (chalicelib.roles); Sato is one for this step only
+        resp = client.http.patch(f"/tickets/{n['T2']}", headers={**SATO, **JSON},
                                  body=json.dumps({"assignee": "tanaka"}))
         assert resp.status_code == 200, resp.body
+        agent_store.upsert_agent("sato", name="Sato", email="sato@example.com", department="support")
         at(13, 12)
         escalate("T2", 240)
         sweep(jst(13, 13))
