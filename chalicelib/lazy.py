@@ -42,8 +42,11 @@ def lazy_import(name: str) -> ModuleType:
 class LazyValidator:
     """A jsonschema ``Draft202012Validator`` built on first use (jsonschema costs ~100 ms to import)."""
 
-    def __init__(self, schema: dict[str, Any] | Callable[[], dict[str, Any]]) -> None:
+    def __init__(
+        self, schema: dict[str, Any] | Callable[[], dict[str, Any]], format_checker: Callable[[], Any] | None = None
+    ) -> None:
         self._schema = schema
+        self._format_checker = format_checker
         self._validator: Any = None
 
     @property
@@ -57,7 +60,8 @@ class LazyValidator:
         if self._validator is None:
             from jsonschema import Draft202012Validator
 
-            self._validator = Draft202012Validator(self.schema)
+            checker = self._format_checker() if self._format_checker else None
+            self._validator = Draft202012Validator(self.schema, format_checker=checker)
         return self._validator
 
     def iter_errors(self, instance: Any) -> Any:

@@ -5,7 +5,9 @@ from __future__ import annotations
 from chalice import Blueprint, Rate
 
 from chalicelib.domain import utcnow
-from chalicelib.services import replies
+from chalicelib.lazy import lazy_import
+
+replies = lazy_import("chalicelib.services.replies")
 
 bp = Blueprint(__name__)
 

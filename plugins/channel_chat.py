@@ -44,12 +44,11 @@ import urllib.request
 from datetime import datetime
 from typing import Any
 
-from jsonschema import Draft202012Validator
-
 from chalicelib import jsonbody
 from chalicelib.domain import InboundMessage, InboundRequest, OutboundMessage, Sender, SendResult, utcnow
 from chalicelib.errors import Unauthorized, ValidationFailed, schema_error
 from chalicelib.hookspecs import SecretGetter, hookimpl
+from chalicelib.lazy import LazyValidator
 
 CHANNEL = "chat"
 SECRET_NAME = "CHAT_WEBHOOK_SECRET"
@@ -99,7 +98,7 @@ SCHEMA: dict[str, Any] = {
         "category": {"type": "string", "maxLength": 100},
     },
 }
-_validator = Draft202012Validator(SCHEMA)
+_validator = LazyValidator(SCHEMA)
 
 
 def sign(secret: str, timestamp: str, body: bytes) -> str:

@@ -17,13 +17,11 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qsl
 
-from email_validator import EmailNotValidError, validate_email
-from jsonschema import Draft202012Validator, FormatChecker
-
 from chalicelib import jsonbody
 from chalicelib.domain import InboundMessage, InboundRequest, Sender
 from chalicelib.errors import Unauthorized, ValidationFailed, schema_error
 from chalicelib.hookspecs import SecretGetter, hookimpl
+from chalicelib.lazy import LazyValidator
 
 CHANNEL = "form"
 SECRET_NAME = "FORM_WEBHOOK_SECRET"
@@ -31,14 +29,20 @@ MAX_BODY_CHARS = 20_000
 DEFAULT_DEDUPE_WINDOW_S = 600
 CONTENT_TYPES = ("application/json", "application/x-www-form-urlencoded")
 
-_formats = FormatChecker()
+def _formats() -> Any:
+    """The format checker with ``email`` checked by email-validator (both imported on the first delivery)."""
+    from email_validator import EmailNotValidError, validate_email
+    from jsonschema import FormatChecker
 
+    formats = FormatChecker()
 
-@_formats.checks("email", raises=EmailNotValidError)
-def _is_email(value: object) -> bool:
-    if isinstance(value, str):
-        validate_email(value, check_deliverability=False)
-    return True
+    @formats.checks("email", raises=EmailNotValidError)
+    def _is_email(value: object) -> bool:
+        if isinstance(value, str):
+            validate_email(value, check_deliverability=False)
+        return True
+
+    return formats
 
 
 _SCALAR = {"type": ["string", "number", "boolean"]}
@@ -57,7 +61,7 @@ SCHEMA: dict[str, Any] = {
     "additionalProperties": _SCALAR,
     "maxProperties": 50,
 }
-_validator = Draft202012Validator(SCHEMA, format_checker=_formats)
+_validator = LazyValidator(SCHEMA, format_checker=_formats)
 
 
 @hookimpl

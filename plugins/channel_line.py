@@ -45,12 +45,11 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from jsonschema import Draft202012Validator
-
 from chalicelib import jsonbody
 from chalicelib.domain import InboundMessage, InboundRequest, OutboundMessage, Sender, SendResult
 from chalicelib.errors import Unauthorized, ValidationFailed, schema_error
 from chalicelib.hookspecs import SecretGetter, hookimpl
+from chalicelib.lazy import LazyValidator
 
 CHANNEL = "line"
 SECRET_NAME = "LINE_CHANNEL_SECRET"
@@ -86,7 +85,7 @@ EVENT: dict[str, Any] = {
 SCHEMA: dict[str, Any] = {"type": "object", "required": ["events"],
                           "properties": {"destination": _S, "events": {"type": "array", "items": EVENT}}}
 """The webhook body as far as this plugin reads it, type-checked (a 400 naming the pointer otherwise)."""
-_validator = Draft202012Validator(SCHEMA)
+_validator = LazyValidator(SCHEMA)
 
 
 def signature(secret: str, body: bytes) -> str:
