@@ -15,9 +15,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import IO, Any
+
+from chalicelib.kpi.facts import Event
 
 FORMAT = "helpdesk-history/1"
 UTC = timezone.utc
@@ -25,17 +27,6 @@ UTC = timezone.utc
 
 class HistoryError(ValueError):
     """A history line that cannot be read; the message names the line and the field."""
-
-
-@dataclass(frozen=True)
-class Event:
-    """One recorded timeline event."""
-
-    id: str
-    type: str
-    at: datetime
-    actor: str = ""
-    data: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
