@@ -156,7 +156,8 @@ def stack() -> Iterator[Any]:
             Bucket=env["HELPDESK_RAW_BUCKET"], CreateBucketConfiguration={"LocationConstraint": REGION})
         boto3.client("ses", region_name=REGION).verify_domain_identity(Domain="example.com")
         now = datetime.now(timezone.utc)
-        agents.upsert_agent("sato", name="Sato", email="sato@example.com", department="support")
+        agents.upsert_agent("sato", name="Sato", email="sato@example.com", department="support",
+                            role="supervisor")  # reassigns to tanaka: a supervisor's right
         agents.issue_token("sato", now, TOKEN)
         agents.upsert_agent("tanaka", name="Tanaka", email="tanaka@example.com", department="support")
         os.environ.setdefault("HELPDESK_AUTH_MODE", "token")

@@ -1,9 +1,9 @@
 """Agent roles and what each may do. Checked by the API before the service acts (403 otherwise).
 
 - ``agent``: reads everything, replies, writes notes, claims and releases tickets, escalates,
-  changes status, priority, department and tags, and takes a ticket for themselves (assigns an
-  unassigned ticket or their own to themselves, or gives their own back).
-- ``supervisor``: also reassigns tickets between agents, breaks another agent's claim, merges
+  changes status, priority, department and tags, and assigns a ticket that is unassigned or their own
+  (to themselves or to a colleague), or gives their own back.
+- ``supervisor``: also moves tickets that belong to another agent, breaks another agent's claim, merges
   customers, redrives failed notifications and rebuilds KPI aggregates.
 - ``admin``: everything a supervisor may (agents and tokens are managed with the CLI).
 """
@@ -24,7 +24,7 @@ PERMISSIONS: dict[str, tuple[str, ...]] = {
     "rebuild_aggregates": SUPERVISOR_ROLES,
 }
 DESCRIPTIONS = {
-    "reassign": "reassign a ticket to another agent",
+    "reassign": "reassign a ticket that belongs to another agent",
     "break_claim": "break another agent's claim",
     "merge_customers": "merge customers",
     "redrive": "redrive a notification",
@@ -45,8 +45,8 @@ def ensure(agent: Any, action: str) -> None:
 
 
 def may_assign(agent: Any, current: str | None, new: str | None) -> bool:
-    """Without ``reassign``, an agent may only take a ticket (unassigned or theirs) or give their own back."""
+    """Without ``reassign``, an agent may assign only a ticket that is unassigned or their own (to anyone,
+    themselves included: taking it or handing it to a colleague) and give their own back."""
     if allowed(agent, "reassign") or current == new:
         return True
-    me = agent.agent_id
-    return (new == me and current in (None, me)) or (new is None and current == me)
+    return current in (None, agent.agent_id) and (new is not None or current == agent.agent_id)

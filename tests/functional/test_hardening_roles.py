@@ -31,17 +31,19 @@ def _patch(client, number: int, change: dict, token: str | None = None):
                              body=json.dumps(change))
 
 
-def test_agents_take_and_give_back_tickets_but_only_supervisors_reassign(client, agents, channel_secrets):
+def test_agents_take_and_hand_over_tickets_but_only_supervisors_move_anothers(client, agents, channel_secrets):
     number = _ticket(client)
-    _forbidden(_patch(client, number, {"assignee": "tanaka"}))  # sato is an agent
     assert _patch(client, number, {"assignee": "sato"}).status_code == 200  # takes an unassigned ticket
     _forbidden(_patch(client, number, {"assignee": "tanaka"}, OTHER_TOKEN))  # tanaka cannot take sato's
     _forbidden(_patch(client, number, {"assignee": None}, OTHER_TOKEN))
-    assert _patch(client, number, {"assignee": None}).status_code == 200  # sato gives his own back
-    assert _patch(client, number, {"status": "pending", "tags": ["vip"]}, OTHER_TOKEN).status_code == 200
+    assert _patch(client, number, {"assignee": "tanaka"}).status_code == 200  # sato hands his own over
+    _forbidden(_patch(client, number, {"assignee": "sato"}))  # and cannot take it back from tanaka
+    assert _patch(client, number, {"assignee": None}, OTHER_TOKEN).status_code == 200  # tanaka gives it back
+    assert _patch(client, number, {"assignee": "tanaka"}, OTHER_TOKEN).status_code == 200  # and takes it again
+    assert _patch(client, number, {"status": "pending", "tags": ["vip"]}).status_code == 200
     make_supervisor()
-    moved = _patch(client, number, {"assignee": "tanaka"})
-    assert moved.status_code == 200 and json.loads(moved.body)["assignee"] == "tanaka"
+    moved = _patch(client, number, {"assignee": "sato"})  # a supervisor moves tanaka's ticket
+    assert moved.status_code == 200 and json.loads(moved.body)["assignee"] == "sato"
 
 
 def test_only_supervisors_merge_customers_redrive_break_claims_and_rebuild(client, agents, channel_secrets):

@@ -66,15 +66,15 @@ def test_a_removed_tag_leaves_the_index(client, agents):
     assert _ids(client.http.get("/tickets?q=tag:x2", headers=auth())) == [n]
 
 
-def test_search_by_line_identity_after_a_merge(client, agents):
+def test_search_by_line_identity_after_a_merge(client, supervisor):
     from chalicelib.store import customers
 
     n = _form(client, email="line-user@example.jp", submission_id="l")
     ticket = client.http.get(f"/tickets/{n}", headers=auth()).json_body
     other = customers.find_or_create_customer("line", "U0123456789", name="LINE user", email="",
                                               now=datetime.now(timezone.utc))
-    assert _req(client, "POST", f"/customers/{ticket['customer']['id']}/merge",
-                {"customer_id": other.customer_id}).status_code == 200
+    assert _req(client, "POST", f"/customers/{ticket['customer']['id']}/merge",  # merging is a supervisor's
+                {"customer_id": other.customer_id}, supervisor).status_code == 200
     assert _ids(client.http.get("/tickets?q=line:U0123456789", headers=auth())) == [n]
 
 
@@ -99,10 +99,10 @@ def test_bad_list_parameters_are_400_naming_the_parameter(client, agents, query)
     assert resp.status_code == 400, resp.body
 
 
-def test_queue_filters(client, agents):
+def test_queue_filters(client, supervisor):
     a = _form(client, submission_id="fa", category="shipping")
     b = _form(client, submission_id="fb")
-    _req(client, "PATCH", f"/tickets/{a}", {"priority": "high", "assignee": "tanaka", "tags": ["late"]})
+    _req(client, "PATCH", f"/tickets/{a}", {"priority": "high", "assignee": "tanaka", "tags": ["late"]}, supervisor)
     assert _ids(client.http.get("/tickets?view=open&priority=high", headers=auth())) == [a]
     assert _ids(client.http.get("/tickets?view=all&assignee=tanaka", headers=auth())) == [a]
     assert _ids(client.http.get("/tickets?view=new&assignee=none", headers=auth())) == [b]
