@@ -37,9 +37,12 @@ export async function replyBox(tk, state, reload) {
   let template = null;
   const showClaim = (claim) => { const fresh = claimLine(claim); claimEl.replaceWith(fresh); claimEl = fresh; };
 
+  let asked = 0;  // only the newest preview is shown: a slower, older answer never overwrites it
   async function check() {
     if (!draft.value.trim()) { checks.replaceChildren(); preview.hidden = true; return null; }
+    const mine = ++asked;
     const pv = await api("/tickets/" + tk.id + "/replies/preview", { method: "POST", json: { body: draft.value, lang } });
+    if (mine !== asked) return pv;
     checks.replaceChildren(problemList(pv.problems));
     preview.textContent = pv.body; preview.hidden = false;
     showClaim(pv.claim);
@@ -54,9 +57,12 @@ export async function replyBox(tk, state, reload) {
     template = e.target.value;
     result.textContent = "";
     overrideBox.checked = false;
+    clearTimeout(timer);
     const tlang = tk.customer_lang || lang;
+    const mine = ++asked;
     const pv = await api("/tickets/" + tk.id + "/replies/preview", { method: "POST",
       json: { template, lang: tlang } });
+    if (mine !== asked) return;
     draft.value = pv.body;
     preview.textContent = pv.body; preview.hidden = false;
     checks.replaceChildren(problemList(pv.problems));
