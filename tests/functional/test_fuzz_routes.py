@@ -185,9 +185,13 @@ def _keys() -> list[str]:
 
 
 def _drive(world: World, requests: st.SearchStrategy[fuzzkit.Req], examples: int) -> None:
-    """``examples`` examples of ``PER_EXAMPLE`` requests each, invariants checked after every example."""
+    """``examples`` examples of ``PER_EXAMPLE`` requests each, invariants checked after every example.
 
-    @settings(max_examples=examples, deadline=None, database=None, print_blob=True,
+    ``derandomize=False``: hypothesis's CI profile (CI=true) would derive the seed from this function's
+    code, and both halves would send the very same requests. A failure prints its reproduction blob.
+    """
+
+    @settings(max_examples=examples, deadline=None, database=None, print_blob=True, derandomize=False,
               suppress_health_check=list(HealthCheck))
     @given(st.data())
     def drive(data: st.DataObject) -> None:
