@@ -22,7 +22,7 @@ from chalicelib.engine import RuleErrors, check_rules, load_rules, reference_err
 from chalicelib.errors import schema_error
 from chalicelib.plugin_manager import build_plugin_manager, notification_targets
 from chalicelib.presend import PRESEND_FILE, check_config
-from chalicelib.sla.calendar import CALENDAR_SCHEMA, load_calendar
+from chalicelib.sla.calendar_doc import CALENDAR_SCHEMA, load_calendar
 from chalicelib.templates import check_template, check_text
 
 _CALENDAR = Draft202012Validator(CALENDAR_SCHEMA)

@@ -14,7 +14,8 @@ from pathlib import Path
 
 from chalicelib.engine import RuleSet, load_rules
 from chalicelib.settings import get_settings
-from chalicelib.sla.calendar import BusinessCalendar, load_calendar
+from chalicelib.sla.calendar import BusinessCalendar
+from chalicelib.sla.calendar_doc import load_calendar
 
 
 @dataclass(frozen=True)

@@ -1,11 +1,7 @@
 """Pure business calendars, SLA clocks and remaining-time labels (no AWS, no clock reads)."""
 
-from chalicelib.sla.calendar import (
-    CALENDAR_SCHEMA,
-    BusinessCalendar,
-    holiday_dates,
-    load_calendar,
-)
+from chalicelib.sla.calendar import BusinessCalendar, holiday_dates
+from chalicelib.sla.calendar_doc import CALENDAR_SCHEMA, load_calendar
 from chalicelib.sla.clocks import (
     METRICS,
     STATES,

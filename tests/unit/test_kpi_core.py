@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from chalicelib.kpi import backlog, days, facts, report, stats
-from chalicelib.sla.calendar import load_calendar
+from chalicelib.sla.calendar_doc import load_calendar
 from chalicelib.sla.clocks import load_policy
 from tests.conftest import ROOT
 

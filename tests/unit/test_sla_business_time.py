@@ -8,7 +8,7 @@ from datetime import datetime, timedelta, timezone
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from chalicelib.sla.calendar import load_calendar
+from chalicelib.sla.calendar_doc import load_calendar
 
 UTC = timezone.utc
 CALENDARS = [

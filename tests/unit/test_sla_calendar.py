@@ -14,7 +14,8 @@ import jsonschema
 import pytest
 
 from chalicelib.sla import calendar as calendar_mod
-from chalicelib.sla.calendar import CALENDAR_SCHEMA, holiday_dates, load_calendar
+from chalicelib.sla.calendar import holiday_dates
+from chalicelib.sla.calendar_doc import CALENDAR_SCHEMA, load_calendar
 
 ROOT = Path(__file__).resolve().parents[2]
 JST = ZoneInfo("Asia/Tokyo")

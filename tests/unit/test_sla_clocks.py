@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from chalicelib.domain import Priority, Status
-from chalicelib.sla.calendar import load_calendar
+from chalicelib.sla.calendar_doc import load_calendar
 from chalicelib.sla.clocks import (
     SlaPolicy,
     SlaTargets,
