@@ -1,9 +1,20 @@
-"""The per-minute sweep: read the due index, never the table, and act on what is due."""
+"""The per-minute sweep: read the due index, never the table, and act on what is due.
+
+Due tickets are handled concurrently by at most ``workers`` threads
+(``HELPDESK_SWEEP_WORKERS``, default 10: botocore's connection pool size, so no
+thread waits for a connection or opens a throw-away one). Each ticket is still
+handled exactly once, even when two sweeps overlap (a slow run and the next
+minute's, or a retried invocation): every firing is recorded with a conditional
+write committed together with the ticket change, and the loser of a race re-reads
+the ticket and finds nothing left to do (``flow.sweep_ticket``).
+"""
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -24,31 +35,50 @@ class SweepReport:
     due_tickets: list[int] = field(default_factory=list)
     fired: list[str] = field(default_factory=list)
     failed: list[int] = field(default_factory=list)
+    workers: int = 1
 
 
-def sweep(now: datetime) -> SweepReport:
-    """Handle every ticket whose ``next_due_at`` has come, shard by shard.
+def _sweep_one(number: int, now: datetime) -> tuple[int, list[str] | None]:
+    """(number, firing keys recorded) or (number, None) if it failed; a failure is logged, never raised."""
+    with correlate(ticket_id=number):
+        try:
+            return number, sweep_ticket(number, now)
+        except Exception:
+            log.exception("sweep of ticket %s failed", number)
+            return number, None
 
-    Safe to run concurrently or twice: each firing is recorded with a
+
+def sweep(now: datetime, workers: int | None = None) -> SweepReport:
+    """Handle every ticket whose ``next_due_at`` has come, at most ``workers`` at a time.
+
+    ``workers`` defaults to ``Settings.sweep_workers``; 1 handles them one after
+    another. Safe to run concurrently or twice: each firing is recorded with a
     conditional write, so it happens once. One ticket's failure is logged and
     does not stop the others; the ticket stays due and is retried next minute.
     """
     started = time.monotonic()
-    report = SweepReport()
-    for number in views.due_ticket_numbers(now, get_settings().due_shards):
-        report.due_tickets.append(number)
-        with correlate(ticket_id=number):
-            try:
-                report.fired += sweep_ticket(number, now)
-            except Exception:
-                log.exception("sweep of ticket %s failed", number)
-                report.failed.append(number)
+    settings = get_settings()
+    report = SweepReport(due_tickets=views.due_ticket_numbers(now, settings.due_shards))
+    report.workers = max(1, min(workers or settings.sweep_workers, len(report.due_tickets) or 1))
+    if report.workers == 1:
+        results = [_sweep_one(number, now) for number in report.due_tickets]
+    else:
+        with ThreadPoolExecutor(max_workers=report.workers, thread_name_prefix="sweep") as pool:
+            # each ticket in a copy of this context: the invocation's correlation ids reach its log lines
+            futures = [pool.submit(contextvars.copy_context().run, _sweep_one, number, now)
+                       for number in report.due_tickets]
+            results = [f.result() for f in futures]
+    for number, fired in results:  # in due-index order, whatever order the threads finished in
+        if fired is None:
+            report.failed.append(number)
+        else:
+            report.fired += fired
     breaches = sum(1 for key in report.fired if key.startswith(BREACH_PREFIX))
     metrics.count("SweepRuns")
     metrics.count("SlaBreaches", breaches)
     metrics.count("AutomationsFired", len(report.fired) - breaches)
     metrics.count("SweepFailures", len(report.failed))
     metrics.record("SweepDuration", (time.monotonic() - started) * 1000, metrics.MILLISECONDS)
-    log.info("sweep at %s: %d due, %d fired, %d failed", now.isoformat(), len(report.due_tickets),
-             len(report.fired), len(report.failed))
+    log.info("sweep at %s: %d due, %d fired, %d failed (%d workers)", now.isoformat(), len(report.due_tickets),
+             len(report.fired), len(report.failed), report.workers)
     return report
