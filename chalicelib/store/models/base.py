@@ -51,7 +51,8 @@ def shared_connection() -> Connection:
     with _shared_lock:
         conn = _shared.get(key)
         if conn is None:
-            conn = Connection(region=settings.region)
+            # as many pooled HTTP connections as the sweep has threads (botocore keeps 10 by default)
+            conn = Connection(region=settings.region, max_pool_connections=max(10, settings.sweep_workers))
             conn._local.session = aws.session()._session  # the container's one botocore session
             conn.add_meta_table(MetaTable(schema.table_definition(settings.table_name)))
             _shared[key] = conn
