@@ -86,9 +86,15 @@ def reply(ticket_id: str) -> Response:
     agent = authenticate(request)
     number = parse_ticket_id(ticket_id)
     body = read_json(request.raw_body, REPLY)
-    req = replies.ReplyRequest(body=_body_of(number, agent, body), last_seen_event_id=body["last_seen_event_id"],
+    render = None
+    if "body" not in body:  # a template, rendered on the ticket the reply reads anyway
+        def render(ticket: Any) -> str:
+            return reply_templates.render_reply(ticket, agent, body["template"], body.get("vars") or {},
+                                                body.get("lang", "ja"))
+    req = replies.ReplyRequest(body=body.get("body", ""), last_seen_event_id=body["last_seen_event_id"],
                                status=body.get("status", "open"), to=body.get("to"),
-                               override=body.get("override", False), override_reason=body.get("override_reason", ""))
+                               override=body.get("override", False), override_reason=body.get("override_reason", ""),
+                               render=render)
     result = replies.reply(number, agent, req, utcnow())
     return json_response(result, 201 if result["sent"] else 502)
 

@@ -31,7 +31,7 @@ from chalicelib.log import correlate
 from chalicelib.plugin_manager import get_plugin_manager
 from chalicelib.secrets import get_secret
 from chalicelib.store import outbox as store_outbox
-from chalicelib.store.changes import append_events
+from chalicelib.store.changes import append_events, event_items
 from chalicelib.store.models import OutboxItem
 
 log = logging.getLogger(__name__)
@@ -91,23 +91,29 @@ def _timeline(item: OutboxItem, event: dict[str, Any], now: datetime, actor: str
         append_events(int(item.ticket_id), [event], now, actor)
 
 
+def _timeline_item(item: OutboxItem, event: dict[str, Any], now: datetime) -> Any:
+    """The timeline item of an outcome, written in the outbox item's own update (None: no ticket)."""
+    return event_items(int(item.ticket_id), [event], now, ACTOR)[0] if item.ticket_id is not None else None
+
+
 def _record(item: OutboxItem, outcome: Attempt, now: datetime, policy: RetryPolicy) -> str:
-    """Store the outcome of the attempt just made; returns the new state."""
+    """Store the outcome of the attempt just made (the item and its timeline event: one request);
+    returns the new state."""
     if outcome.delivered:
         metrics.count("NotificationsSent")
-        if store_outbox.mark_sent(item, now, outcome.detail):
-            _timeline(item, _event(item, "notification_sent", detail=outcome.detail), now)
+        store_outbox.mark_sent(item, now, outcome.detail,
+                               _timeline_item(item, _event(item, "notification_sent", detail=outcome.detail), now))
         return store_outbox.SENT
     retry_at = None if outcome.permanent else next_attempt_at(now, int(item.attempts), policy)
     if retry_at is not None:
         metrics.count("NotificationsRetried")
         store_outbox.mark_retry(item, now, retry_at, outcome.detail)
         return store_outbox.PENDING
-    if store_outbox.mark_failed(item, now, outcome.detail):
+    failed_event = _timeline_item(item, _event(item, "notification_failed", error=outcome.detail), now)
+    if store_outbox.mark_failed(item, now, outcome.detail, failed_event):
         metrics.count("NotificationsFailed")
         log.error("outbox %s (%s) failed for good after %s attempts: %s", item.outbox_id, item.target,
                   item.attempts, outcome.detail)
-        _timeline(item, _event(item, "notification_failed", error=outcome.detail), now)
     return store_outbox.FAILED
 
 
@@ -153,6 +159,20 @@ def deliver_now(outbox_ids: Iterable[str], now: datetime) -> None:
             deliver(oid, now, policy)
         except Exception:
             log.exception("fast-path delivery of outbox item %s failed; the schedule retries it", oid)
+
+
+def deliver_held(items: Iterable[OutboxItem], now: datetime) -> None:
+    """The fast path for items the commit just wrote leased to this process (``store.outbox.lease_new``):
+    attempt and record, with no read and no claim first. Errors are only logged: when the lease
+    ends the dispatch schedule attempts the item again."""
+    policy = retry_policy()
+    for item in items:
+        try:
+            with correlate(outbox_id=item.outbox_id,
+                           ticket_id=int(item.ticket_id) if item.ticket_id is not None else None):
+                _record(item, attempt(item), now, policy)
+        except Exception:
+            log.exception("fast-path delivery of outbox item %s failed; the schedule retries it", item.outbox_id)
 
 
 def redrive(outbox_id: str, actor: str, now: datetime) -> OutboxItem:

@@ -20,6 +20,7 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Mapping
+from contextvars import ContextVar
 from datetime import datetime
 from typing import Any
 
@@ -43,8 +44,21 @@ log = logging.getLogger(__name__)
 DEFAULT_LANG = "ja"
 
 
+_seen_agents: ContextVar[dict[str, Any] | None] = ContextVar("effects_seen_agents", default=None)
+
+
+def _get_agent(agent_id: str) -> Any:
+    """The agent record, read once per ``queue_notifications`` call (recipient and template both need it)."""
+    memo = _seen_agents.get()
+    if memo is None:
+        return agents.get_agent(agent_id)
+    if agent_id not in memo:
+        memo[agent_id] = agents.get_agent(agent_id)
+    return memo[agent_id]
+
+
 def _agent(agent_id: str) -> dict[str, Any] | None:
-    agent = agents.get_agent(agent_id)
+    agent = _get_agent(agent_id)
     if agent is None:
         return None
     person = {"id": agent.agent_id, "name": agent.name, "email": agent.email, "phone": agent.phone,
@@ -100,7 +114,7 @@ def template_context(ticket: TicketItem, effect: Mapping[str, Any], now: datetim
     zone = zone or zone_for(None, calendar_zone(ticket, effect.get("to")))
     metric = effect.get("metric")
     sla = (ticket.sla or {}).get("metrics", {}).get(metric or "", {})
-    agent = agents.get_agent(ticket.assignee) if ticket.assignee else None
+    agent = _get_agent(ticket.assignee) if ticket.assignee else None
     doc = tickets.ticket_to_dict(ticket)
     esc = dict(ticket.escalation or {})
     if esc.get("due_at"):
@@ -198,11 +212,15 @@ def queue_notifications(ticket: TicketItem, effects: list[dict[str, Any]], now: 
     directory = load_directory(get_settings().rules_dir)
     targets = notification_targets(get_plugin_manager())
     events = []
-    for effect in notify:
-        item = notification_item(ticket, effect, now, directory, targets)
-        effect[store_outbox.EFFECT_KEY] = item
-        if item.outbox_state == store_outbox.FAILED:
-            events.append(_failed_event(item))
+    token = _seen_agents.set({})
+    try:
+        for effect in notify:
+            item = notification_item(ticket, effect, now, directory, targets)
+            effect[store_outbox.EFFECT_KEY] = item
+            if item.outbox_state == store_outbox.FAILED:
+                events.append(_failed_event(item))
+    finally:
+        _seen_agents.reset(token)
     return events
 
 
@@ -224,7 +242,9 @@ def run_effects(ticket: TicketItem, effects: list[dict[str, Any]], now: datetime
     on the timeline when it is sent or fails.
     """
     events = _queue_late(ticket, effects, now)
-    dispatch.deliver_now([i.outbox_id for i in store_outbox.attached(effects)], now)
+    queued = store_outbox.attached(effects)
+    dispatch.deliver_held([i for i in queued if store_outbox.held(i)], now)
+    dispatch.deliver_now([i.outbox_id for i in queued if not store_outbox.held(i)], now)
     for effect in effects:
         if effect.get("type") != "auto_reply":
             continue

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from chalicelib.backoff import retry_policy
 from chalicelib.domain import InboundMessage
 from chalicelib.errors import Conflict
 from chalicelib.services import decide
@@ -67,8 +68,12 @@ def _commit(ticket: TicketItem, events: list[dict[str, Any]], firing_keys: list[
     """Queue the notify effects into the outbox and commit them with the change (and ``items``), in one
     transaction."""
     failures = effects_service.queue_notifications(ticket, effects, now)
+    queued = store_outbox.attached(effects)
+    policy = retry_policy()
+    if policy.fast_path:  # written leased to this process: sent right after the commit, no claim needed
+        store_outbox.lease_new(queued, now, policy.lease_s)
     return store_changes.commit(ticket, [*events, *failures], firing_keys, now, actor, extra_items=items or (),
-                                outbox_items=store_outbox.attached(effects))
+                                outbox_items=queued)
 
 
 def run_effects(ticket: TicketItem, planned: list[dict[str, Any]], now: datetime, actor: str = "system") -> None:
@@ -89,21 +94,32 @@ class Changed:
 
 
 Mutation = Callable[[dict[str, Any], TicketItem], "Extra | None"]
+Loader = Callable[[int], tuple[TicketItem, Any]]
+"""Reads a ticket's header and its customer record (``None`` if gone) for one attempt."""
 
 
-def change_ticket(number: int, mutate: Mutation, *, actor: str, now: datetime) -> Changed:
+def load_ticket(number: int) -> tuple[TicketItem, Any]:
+    """The default ``Loader``: the header, then its customer (two GetItem)."""
+    ticket = tickets.get_ticket(number)
+    return ticket, customers.get_customer(ticket.customer_id)
+
+
+def change_ticket(number: int, mutate: Mutation, *, actor: str, now: datetime, load: Loader = load_ticket
+                  ) -> Changed:
     """Apply ``mutate`` to the ticket's fields, run the triggers its changes cause, commit, run effects.
 
     ``mutate(fields, ticket)`` runs on a fresh read each attempt and may raise
     (e.g. ``Conflict``) to refuse. An agent's first action moves a new ticket to
     open. Optimistic: if someone changed the ticket meanwhile, read it again and retry.
+    ``load`` reads the ticket and its customer (a caller that needs more of the ticket, such as
+    its timeline, reads it in the same requests instead of again).
     """
     for attempt in range(MAX_ATTEMPTS):
-        ticket = tickets.get_ticket(number)
+        ticket, customer_item = load(number)
         before = store_changes.ticket_fields(ticket)
         after = dict(before)
         extra = mutate(after, ticket) or Extra()
-        customer = customer_fields(customers.get_customer(ticket.customer_id))
+        customer = customer_fields(customer_item)
         plan = decide.change_plan(before, after, extra, customer, actor, now, get_runtime())
         store_changes.apply_fields(ticket, plan.fields, now)
         try:

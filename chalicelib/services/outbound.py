@@ -38,9 +38,12 @@ def reply_target(timeline: list[Any], channel: str) -> dict[str, Any]:
     return {}
 
 
-def to_customer(ticket: TicketItem, to: str, subject: str, body: str, **metadata: Any) -> OutboundMessage:
-    """An outbound message on the ticket's channel with threading references and reply target."""
-    timeline = tickets.get_timeline(int(ticket.number))
+def to_customer(ticket: TicketItem, to: str, subject: str, body: str, *, timeline: list[Any] | None = None,
+                **metadata: Any) -> OutboundMessage:
+    """An outbound message on the ticket's channel with threading references and reply target
+    (from ``timeline`` when the caller already read it, else read here)."""
+    if timeline is None:
+        timeline = tickets.get_timeline(int(ticket.number))
     return OutboundMessage(ticket_id=int(ticket.number), channel=ticket.channel, to=to or "", subject=subject,
                            body_text=body, metadata={**metadata, "references": references(timeline),
                                                      "reply_target": reply_target(timeline, ticket.channel)})
@@ -110,10 +113,13 @@ def automatic_send_refusal(ticket: TicketItem, to: str | None) -> str | None:
     return None
 
 
-def check_draft(ticket: TicketItem, body: str, to: str | None, subject: str = "") -> list[Problem]:
-    """Every pre-send problem of a draft for this ticket (blocking ones first, then warnings)."""
-    customer = customers.get_customer(ticket.customer_id)
-    addresses = tuple(i["value"] for i in customers.list_identities(ticket.customer_id) if i["kind"] == "email")
+def check_draft(ticket: TicketItem, body: str, to: str | None, subject: str = "",
+                known: tuple[Any, list[dict[str, str]]] | None = None) -> list[Problem]:
+    """Every pre-send problem of a draft for this ticket (blocking ones first, then warnings).
+    ``known``: the customer and identities when the caller already read them
+    (``customers.get_with_identities``), else one Query reads them."""
+    customer, identities = known if known is not None else customers.get_with_identities(ticket.customer_id)
+    addresses = tuple(i["value"] for i in identities if i["kind"] == "email")
     draft = Draft(body=body, subject=subject, to=to, customer_addresses=addresses,
                   customer_name=(customer.name if customer else None) or ticket.customer_name)
     extra = [machine_address(ticket.channel, to)] if to else []

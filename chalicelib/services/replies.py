@@ -10,6 +10,7 @@ racing agents exactly one commits, the other gets 409 with the newer events)
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -24,8 +25,8 @@ from chalicelib.secrets import get_secret
 from chalicelib.services import claims, outbound
 from chalicelib.services.flow import Extra, change_ticket
 from chalicelib.services.outbound import blocking, carrier_warnings, check_draft
-from chalicelib.store import sending, threads, tickets
-from chalicelib.store.models import AgentItem, TicketItem
+from chalicelib.store import customers, keys, sending, threads, tickets
+from chalicelib.store.models import AgentItem, EventItem, TicketItem
 
 log = logging.getLogger(__name__)
 MESSAGE_TYPES = ("message_in", "message_out", "internal_message")
@@ -37,7 +38,7 @@ INTERRUPTED = ("interrupted before the provider confirmed the send; check the co
 
 @dataclass(frozen=True)
 class ReplyRequest:
-    """What an agent submits."""
+    """What an agent submits: a ``body``, or ``render`` (a template) producing it from the ticket."""
 
     body: str
     last_seen_event_id: str
@@ -45,6 +46,7 @@ class ReplyRequest:
     to: str | None = None
     override: bool = False
     override_reason: str = ""
+    render: Callable[[TicketItem], str] | None = None
 
 
 def counts_as_newer(event: Any) -> bool:
@@ -55,83 +57,101 @@ def counts_as_newer(event: Any) -> bool:
 
 
 def reply(number: int, agent: AgentItem, req: ReplyRequest, now: datetime) -> dict[str, Any]:
-    """Commit and send an agent's reply; see the module docstring for the guarantees."""
-    recorded: dict[str, Any] = {}
+    """Commit and send an agent's reply; see the module docstring for the guarantees.
+
+    Requests: one Query reads the header with the whole timeline (the seen event, newer
+    messages and the threading references all come from it), one Query the customer with
+    its identities, one transaction commits, one transaction records the send.
+    """
+    seen: dict[str, Any] = {}
+
+    def load(n: int) -> tuple[TicketItem, Any]:
+        ticket, timeline = tickets.get_with_timeline(n)
+        customer, identities = customers.get_with_identities(ticket.customer_id)
+        seen.update(timeline=timeline, known=(customer, identities))
+        return ticket, customer
 
     def mutate(fields: dict[str, Any], ticket: TicketItem) -> Extra:
         claims.ensure_free_for(ticket, agent.agent_id, now)
-        if tickets.get_event(number, req.last_seen_event_id) is None:
+        timeline: list[EventItem] = seen["timeline"]
+        last_seen = keys.event_sk(req.last_seen_event_id)
+        if not any(e.sk == last_seen for e in timeline):
             raise ValidationFailed([{"field": "last_seen_event_id", "pointer": "/last_seen_event_id",
                                      "message": f"no event {req.last_seen_event_id} on ticket {number}"}])
-        newer = [e for e in tickets.events_after(number, req.last_seen_event_id) if counts_as_newer(e)]
+        newer = [e for e in timeline if e.sk > last_seen and counts_as_newer(e)]
         if newer:
             raise Conflict("newer messages arrived since you read the ticket; read them first",
                            {"newer_events": [tickets.event_to_dict(e) for e in newer]})
+        body = req.render(ticket) if req.render is not None else req.body
         to = req.to or ticket.customer_email
-        problems = check_draft(ticket, req.body, to) + carrier_warnings(to)
+        problems = check_draft(ticket, body, to, known=seen["known"]) + carrier_warnings(to)
         if blocking(problems) and not req.override:
             raise PresendFailed([p.to_dict() for p in problems])
         fields["first_replied_at"] = fields.get("first_replied_at") or now
         fields["last_agent_reply_at"] = now
         fields["awaiting_reply_since"] = None
         fields["status"] = req.status
-        data = {"body_text": req.body, "to": to, "channel": ticket.channel, "agent": agent.agent_id,
+        data = {"body_text": body, "to": to, "channel": ticket.channel, "agent": agent.agent_id,
                 "agent_name": agent.name, "state": "sending"}
         if problems:
             data["checks"] = [p.to_dict() for p in problems]
         if req.override and blocking(problems):
             data["override"] = {"by": agent.agent_id, "reason": req.override_reason}
-        recorded["to"] = to
+        seen.update(to=to, body=body)
         event_id = str(ULID.from_datetime(now))
         return Extra(events=[{"type": "message_out", "id": event_id, "data": data}], event_types=["agent_reply"],
-                     event={"body_text": req.body, "actor": f"agent:{agent.agent_id}"},
+                     event={"body_text": body, "actor": f"agent:{agent.agent_id}"},
                      items=[sending.marker(number, event_id)])
 
-    changed = change_ticket(number, mutate, actor=f"agent:{agent.agent_id}", now=now)
+    changed = change_ticket(number, mutate, actor=f"agent:{agent.agent_id}", now=now, load=load)
     out_event = next(e for e in changed.events if e.type == "message_out")
-    result = send(changed.ticket, out_event.event_id, recorded["to"], req.body, now)
+    result = send(changed.ticket, out_event, seen["to"], seen["body"], now, timeline=seen["timeline"])
     return {"ticket_id": number, "event_id": out_event.event_id, **result,
             "checks": (out_event.data or {}).get("checks", [])}
 
 
-def send(ticket: TicketItem, event_id: str, to: str, body: str, now: datetime) -> dict[str, Any]:
+def send(ticket: TicketItem, event: EventItem, to: str, body: str, now: datetime,
+         timeline: list[Any] | None = None) -> dict[str, Any]:
     """Send a committed outbound message through the channel plugin and record the outcome.
 
     Once the provider accepted the message it counts as sent, whatever fails afterwards: the
-    acceptance is noted on the in-flight marker first, then the timeline is updated; if that
-    fails the answer is still "sent" and ``reconcile`` finishes the record later.
+    outcome, the message's references and the end of the in-flight marker are written in one
+    transaction; if that fails, the acceptance is noted on the marker (the answer is still
+    "sent") and ``reconcile`` finishes the record later.
     """
     number = int(ticket.number)
-    msg = outbound.to_customer(ticket, to, f"Re: {ticket.subject}", body, event_id=event_id)
+    msg = outbound.to_customer(ticket, to, f"Re: {ticket.subject}", body, event_id=event.event_id, timeline=timeline)
     try:
         result = get_plugin_manager().hook.helpdesk_send_message(message=msg, get_secret=get_secret)
         if result is None:
             raise RuntimeError(f"no plugin sends on channel {ticket.channel!r}")
     except Exception as exc:
         log.exception("sending the reply on ticket %s failed", number)
-        tickets.update_event_data(number, event_id, {"state": "failed", "error": str(exc)[:2000]})
-        sending.done(number, event_id)
+        try:
+            sending.finish(event, {"state": "failed", "error": str(exc)[:2000]})
+        except Exception:
+            log.exception("ticket %s: could not record that reply %s failed; reconcile will", number,
+                          event.event_id)
         return {"sent": False, "error": str(exc)}
     ids = outbound_refs(result, msg)
-    try:
-        sending.mark_accepted(number, event_id, result.provider_message_id, ids)
-    except Exception:
-        log.exception("ticket %s: could not note that reply %s was accepted", number, event_id)
-    recorded = _record_sent(number, event_id, result.provider_message_id, ids, now)
+    recorded = _record_sent(event, result.provider_message_id, ids, now)
+    if not recorded:
+        try:
+            sending.mark_accepted(number, event.event_id, result.provider_message_id, ids)
+        except Exception:
+            log.exception("ticket %s: could not note that reply %s was accepted", number, event.event_id)
     return {"sent": True, "provider_message_id": result.provider_message_id, "recorded": recorded}
 
 
-def _record_sent(number: int, event_id: str, provider_message_id: str, ids: list[str], now: datetime) -> bool:
-    """Put a sent message's ids and state on the timeline; False (logged) when that failed."""
+def _record_sent(event: EventItem, provider_message_id: str, ids: list[str], now: datetime) -> bool:
+    """Put a sent message's ids and state on the timeline (one transaction); False (logged) when that failed."""
+    number = int(event.pk.split("#", 1)[1])
     try:
-        for ref in ids:
-            threads.ref_item("msg", ref, number, now).save()
-        tickets.update_event_data(number, event_id, {"state": "sent", "provider_message_id": provider_message_id,
-                                                     "message_ids": ids})
-        sending.done(number, event_id)
+        sending.finish(event, {"state": "sent", "provider_message_id": provider_message_id, "message_ids": ids},
+                       [threads.ref_item("msg", ref, number, now) for ref in ids])
     except Exception:
         log.exception("ticket %s: reply %s was sent but recording it failed; reconcile will repair it",
-                      number, event_id)
+                      number, event.event_id)
         return False
     return True
 
@@ -150,11 +170,10 @@ def reconcile(now: datetime, older_than: timedelta = RECONCILE_AFTER) -> dict[st
             counts["skipped"] += 1
         elif item.provider_message_id:
             ids = (item.message_ids or "").split()
-            if _record_sent(number, event_id, item.provider_message_id, ids, now):
+            if _record_sent(event, item.provider_message_id, ids, now):
                 counts["sent"] += 1
         else:
-            tickets.update_event_data(number, event_id, {"state": "failed", "error": INTERRUPTED})
-            sending.done(number, event_id)
+            sending.finish(event, {"state": "failed", "error": INTERRUPTED})
             counts["failed"] += 1
     if any(counts.values()):
         log.info("reconciled replies stuck in sending: %s", counts)

@@ -75,31 +75,47 @@ def commit(ticket: TicketItem, events: Iterable[Mapping[str, Any]], firing_keys:
     notifications the firings queued (``outbox_items``; one whose dedupe key is already in the
     outbox is left out: a repeated firing sends nothing twice).
 
-    Raises ``Conflict`` when the ticket changed meanwhile, a firing was already
-    recorded (a concurrent sweep won) or an outbox item appeared meanwhile; the
-    caller reloads and retries.
+    One transaction; the outbox items are written on condition that their key is new, so no read
+    comes first. Only if that condition alone cancels the transaction (a repeated firing) is it
+    written again without those items. Raises ``Conflict`` when the ticket changed meanwhile or a
+    firing was already recorded (a concurrent sweep won); the caller reloads and retries.
     """
     number = int(ticket.number)
     items = event_items(number, events, now, actor)
     firings = [FiringItem(keys.firing_pk(k), FIRING_SK, rule_id=k.split("#", 1)[0], ticket_id=number, at=now,
                           expires_at=now + FIRING_RETENTION) for k in firing_keys]
-    notifications = outbox.fresh(outbox_items)
-    try:
-        with transact_write() as tw:
-            tw.save(ticket)
-            for item in items:
-                tw.save(item)
-            for f in firings:
-                tw.save(f, condition=FiringItem.pk.does_not_exist())
-            for extra in extra_items:
-                tw.save(extra)
-            outbox.save_new(tw, notifications)
-            search.stage(tw, ticket)
-    except TransactWriteError as err:
-        if any(failed_conditions(err)):
-            raise Conflict("ticket changed or firing already recorded", {"ticket_id": number}) from err
-        raise
+    extra_items = list(extra_items)
+    unique: dict[str, OutboxItem] = {}
+    for n in outbox_items:
+        unique.setdefault(n.pk, n)
+    notifications = list(unique.values())
+    while True:
+        tw = transact_write()
+        try:
+            with tw:
+                tw.save(ticket)
+                for item in items:
+                    tw.save(item)
+                for f in firings:
+                    tw.save(f, condition=FiringItem.pk.does_not_exist())
+                for extra in extra_items:
+                    tw.save(extra)
+                first = len(tw._put_items)
+                outbox.save_new(tw, notifications)
+                search.stage(tw, ticket)
+        except TransactWriteError as err:
+            failed = [i for i, f in enumerate(failed_conditions(err)) if f]
+            start = len(tw._condition_check_items) + len(tw._delete_items) + first
+            repeated = {i - start for i in failed}
+            if failed and all(0 <= r < len(notifications) for r in repeated):
+                notifications = [n for r, n in enumerate(notifications) if r not in repeated]
+                continue
+            if failed:
+                raise Conflict("ticket changed or firing already recorded", {"ticket_id": number}) from err
+            raise
+        break
     search.committed(ticket)
+    outbox.written(notifications)
     return items
 
 

@@ -31,6 +31,27 @@ def get_customer(customer_id: str) -> CustomerItem | None:
         return None
 
 
+def get_with_identities(customer_id: str) -> tuple[CustomerItem | None, list[dict[str, str]]]:
+    """The customer and its identities (``{"kind", "value"}``) in one Query of its partition."""
+    customer: CustomerItem | None = None
+    identities: list[dict[str, str]] = []
+    start: dict[str, Any] | None = None
+    conn = CustomerItem._get_connection()
+    while True:
+        page = conn.query(keys.customer_pk(customer_id), exclusive_start_key=start)
+        for raw in page.get("Items", []):
+            sk = raw["sk"]["S"]
+            if sk == CUSTOMER_SK:
+                customer = CustomerItem.from_raw_data(raw)
+            elif sk.startswith(f"{IDENTITY_SK}#"):
+                ident = IdentityItem.from_raw_data(raw)
+                identities.append({"kind": ident.kind, "value": ident.value})
+        start = page.get("LastEvaluatedKey")
+        if not start:
+            break
+    return customer, identities
+
+
 def find_customer_id(kind: str, value: str) -> str | None:
     """The customer an identity points to, or None."""
     value = normalize_identity(kind, value)

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from pynamodb.exceptions import PutError, UpdateError
+from pynamodb.exceptions import PutError, TransactWriteError, UpdateError
 from pynamodb.transactions import TransactWrite
 
 from chalicelib.errors import Conflict, NotFound, ValidationFailed
@@ -69,6 +69,27 @@ def fresh(items: Iterable[OutboxItem]) -> list[OutboxItem]:
         if item.pk not in existing:
             unique.setdefault(item.pk, item)
     return list(unique.values())
+
+
+def lease_new(items: Iterable[OutboxItem], now: datetime, lease_s: int) -> None:
+    """Before the commit that writes them: new ``pending`` items are written already leased to this
+    process for their first attempt (``sending`` until ``now + lease_s``), so the fast path after
+    the commit sends them without reading or claiming them first. Should the process die, the
+    lease ends and the dispatch schedule attempts them: never lost."""
+    for item in items:
+        if item.outbox_state == PENDING:
+            item.outbox_state, item.state_at, item.attempts = SENDING, epoch(now) + lease_s, 1
+
+
+def written(items: Iterable[OutboxItem]) -> None:
+    """After the commit: the items it wrote leased are held by this process (see ``held``)."""
+    for item in items:
+        item.lease_held = item.outbox_state == SENDING
+
+
+def held(item: OutboxItem) -> bool:
+    """Did this process write the item leased to itself (``lease_new`` + a successful commit)?"""
+    return bool(getattr(item, "lease_held", False))
 
 
 def save_new(tw: TransactWrite, items: Iterable[OutboxItem]) -> None:
@@ -136,12 +157,30 @@ def _log(item: OutboxItem, now: datetime, outcome: str) -> list[dict[str, Any]]:
     return [*(item.attempt_log or []), entry][-ATTEMPT_LOG_SIZE:]
 
 
-def mark_sent(item: OutboxItem, now: datetime, detail: str) -> bool:
-    """The attempt succeeded: ``sent`` (kept ``SENT_RETENTION``, then expired by TTL)."""
-    return _update(item, [OutboxItem.outbox_state.set(SENT), OutboxItem.state_at.set(epoch(now)),
-                          OutboxItem.detail.set(detail), OutboxItem.sent_at.set(now), OutboxItem.updated_at.set(now),
-                          OutboxItem.attempt_log.set(_log(item, now, "sent")),
-                          OutboxItem.expires_at.set(now + SENT_RETENTION)])
+def _update_with_event(item: OutboxItem, actions: list[Any], event: Any) -> bool:
+    """``_update`` and, in the same transaction, the timeline event telling it (one request)."""
+    if event is None:
+        return _update(item, actions)
+    from chalicelib.store.tx import failed_conditions, transact_write
+
+    try:
+        with transact_write(guarded=False) as tw:  # records a delivery that already happened
+            tw.update(item, actions=actions)
+            tw.save(event)
+    except TransactWriteError as err:
+        if any(failed_conditions(err)):
+            return False
+        raise
+    return True
+
+
+def mark_sent(item: OutboxItem, now: datetime, detail: str, event: Any = None) -> bool:
+    """The attempt succeeded: ``sent`` (kept ``SENT_RETENTION``, then expired by TTL); ``event``
+    (the ``notification_sent`` timeline item) is written with it."""
+    return _update_with_event(item, [
+        OutboxItem.outbox_state.set(SENT), OutboxItem.state_at.set(epoch(now)), OutboxItem.detail.set(detail),
+        OutboxItem.sent_at.set(now), OutboxItem.updated_at.set(now),
+        OutboxItem.attempt_log.set(_log(item, now, "sent")), OutboxItem.expires_at.set(now + SENT_RETENTION)], event)
 
 
 def mark_retry(item: OutboxItem, now: datetime, retry_at: datetime, error: str) -> bool:
@@ -151,11 +190,11 @@ def mark_retry(item: OutboxItem, now: datetime, retry_at: datetime, error: str) 
                           OutboxItem.attempt_log.set(_log(item, now, error))])
 
 
-def mark_failed(item: OutboxItem, now: datetime, error: str) -> bool:
-    """No more attempts: ``failed``, kept (no TTL) until redriven."""
-    return _update(item, [OutboxItem.outbox_state.set(FAILED), OutboxItem.state_at.set(epoch(now)),
-                          OutboxItem.last_error.set(error), OutboxItem.updated_at.set(now),
-                          OutboxItem.attempt_log.set(_log(item, now, error))])
+def mark_failed(item: OutboxItem, now: datetime, error: str, event: Any = None) -> bool:
+    """No more attempts: ``failed``, kept (no TTL) until redriven; ``event`` written with it."""
+    return _update_with_event(item, [
+        OutboxItem.outbox_state.set(FAILED), OutboxItem.state_at.set(epoch(now)), OutboxItem.last_error.set(error),
+        OutboxItem.updated_at.set(now), OutboxItem.attempt_log.set(_log(item, now, error))], event)
 
 
 def redrive(item: OutboxItem, now: datetime) -> None:

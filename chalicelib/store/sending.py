@@ -9,13 +9,15 @@ them is one Query, never a scan.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import datetime, timedelta
+from typing import Any
 
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute
 from ulid import ULID
 
-from chalicelib.store.models import _Base
+from chalicelib.store.models import EventItem, RefItem, _Base
+from chalicelib.store.tx import transact_write
 
 PK = "SENDING"
 RETENTION = timedelta(days=30)
@@ -43,6 +45,20 @@ def mark_accepted(ticket_id: int, event_id: str, provider_message_id: str, messa
     item.provider_message_id = provider_message_id or "(accepted)"
     item.message_ids = " ".join(message_ids)[:20_000] or None
     item.save()
+
+
+def finish(event: EventItem, patch: dict[str, Any], refs: Iterable[RefItem] = ()) -> None:
+    """Record a reply's outcome in one transaction: ``patch`` merged into the event's data (the
+    event as this process has it: nothing is read again), the sent message's references, and the
+    marker deleted. Not agent-checked: it records what the provider already did."""
+    ticket_id = int(event.pk.split("#", 1)[1])
+    event.data = {**(event.data or {}), **patch}
+    unique = {ref.pk: ref for ref in refs}
+    with transact_write(guarded=False) as tw:
+        tw.save(event, condition=EventItem.sk.exists())
+        for ref in unique.values():
+            tw.save(ref)
+        tw.delete(marker(ticket_id, event.event_id))
 
 
 def done(ticket_id: int, event_id: str) -> None:

@@ -263,6 +263,30 @@ def get_ticket(number: int) -> TicketItem:
         raise NotFound(f"ticket {number} not found") from exc
 
 
+def get_with_timeline(number: int) -> tuple[TicketItem, list[EventItem]]:
+    """The header and every event, oldest first, in one consistent Query of the ticket's partition
+    (the header sorts after the events: ``TICKET`` > ``EV#...``); NotFound if there is no header."""
+    pk_value = keys.ticket_pk(number)
+    ticket: TicketItem | None = None
+    events: list[EventItem] = []
+    start: dict[str, Any] | None = None
+    conn = TicketItem._get_connection()
+    while True:
+        page = conn.query(pk_value, consistent_read=True, exclusive_start_key=start)
+        for raw in page.get("Items", []):
+            sk = raw["sk"]["S"]
+            if sk == keys.TICKET_SK:
+                ticket = TicketItem.from_raw_data(raw)
+            elif sk.startswith(keys.EVENT_PREFIX):
+                events.append(EventItem.from_raw_data(raw))
+        start = page.get("LastEvaluatedKey")
+        if not start:
+            break
+    if ticket is None:
+        raise NotFound(f"ticket {number} not found")
+    return ticket, events
+
+
 def get_timeline(number: int) -> list[EventItem]:
     """The ticket's events, oldest first."""
     return list(

@@ -44,11 +44,15 @@ class GuardedTransactWrite(TransactWrite):
             del self._condition_check_items[0]
 
 
-def transact_write() -> TransactWrite:
-    """A TransactWrite on the service table (all-or-nothing writes; agent-checked in requests)."""
+def transact_write(guarded: bool = True) -> TransactWrite:
+    """A TransactWrite on the service table (all-or-nothing writes; agent-checked in requests).
+
+    ``guarded=False`` for what records something that already happened outside (a message the
+    provider accepted): that record must not fail because the agent changed meanwhile."""
     from chalicelib.store.models import shared_connection
 
-    return GuardedTransactWrite(connection=shared_connection())
+    cls = GuardedTransactWrite if guarded else TransactWrite
+    return cls(connection=shared_connection())
 
 
 def failed_conditions(err: TransactWriteError) -> list[bool]:

@@ -52,19 +52,19 @@ def _agent_sent(chat: TestChat) -> list:
 
 
 def test_a_reply_sent_but_not_recorded_succeeds_and_is_repaired(client, agents, chat, monkeypatch):
-    from chalicelib.store import tickets
+    from chalicelib.store import sending
 
     first = _says(client, "m1", "質問です")
-    real = tickets.update_event_data
+    real = sending.finish
     failures = {"n": 0}
 
-    def flaky(number, event_id, patch):  # DynamoDB fails once, right after the provider accepted the reply
+    def flaky(event, patch, refs=()):  # DynamoDB fails once, right after the provider accepted the reply
         if patch.get("state") == "sent" and not failures["n"]:
             failures["n"] += 1
             raise RuntimeError("ProvisionedThroughputExceededException")
-        return real(number, event_id, patch)
+        return real(event, patch, refs)
 
-    monkeypatch.setattr(tickets, "update_event_data", flaky)
+    monkeypatch.setattr(sending, "finish", flaky)
     resp = _reply(client, first["ticket_id"], first["event_id"])
     assert resp.status_code == 201, resp.body
     assert json.loads(resp.body)["sent"] is True

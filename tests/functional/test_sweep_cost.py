@@ -55,11 +55,14 @@ def test_sweep_requests_do_not_grow_with_the_backlog(aws):
     large, large_repeat, _ = _sweep_twice(aws, 500)
 
     # One query per due-index shard, then a fixed amount of work per due ticket (reads of the
-    # ticket and its customer, one transaction, the notification): the same at both sizes.
+    # ticket and its customer, one transaction, the notification, written leased and recorded sent
+    # with its timeline event in one more transaction): the same at both sizes.
     assert dict(large.ops) == dict(small.ops), (dict(small.ops), dict(large.ops))
     assert small.ops["Query"] == large.ops["Query"] == shards
     assert small.ops["Scan"] == large.ops["Scan"] == 0
-    assert small.ops["TransactWriteItems"] == DUE
+    assert small.ses >= DUE
+    assert small.ops["TransactWriteItems"] == DUE + small.ses
+    assert small.ops["UpdateItem"] == small.ops["PutItem"] == 0, "no claim, no separate timeline write"
     assert small.index_scanned == large.index_scanned == DUE
     assert small.index_count == large.index_count == DUE
     assert small.ses == large.ses
