@@ -6,6 +6,7 @@ from chalicelib import jobs, kpi_jobs, mail_jobs, reply_jobs
 from chalicelib.api import (
     agent,
     agents,
+    attachments,
     bulk,
     console,
     customers,
@@ -30,6 +31,7 @@ instrument(app)
 app.register_blueprint(webhooks.bp)
 app.register_blueprint(tickets.bp)
 app.register_blueprint(agent.bp)
+app.register_blueprint(attachments.bp)
 app.register_blueprint(agents.bp)
 app.register_blueprint(bulk.bp)
 app.register_blueprint(escalations.bp)

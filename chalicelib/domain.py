@@ -128,8 +128,21 @@ class InboundMessage:
 
 
 @dataclass(frozen=True)
+class OutboundAttachment:
+    """A file sent with an outbound message (already checked: it belongs to the ticket, within limits)."""
+
+    filename: str
+    content_type: str
+    data: bytes = field(repr=False)
+
+
+@dataclass(frozen=True)
 class OutboundMessage:
-    """A message an agent or a rule sends to a customer through a channel."""
+    """A message an agent or a rule sends to a customer through a channel.
+
+    ``attachments`` is non-empty only on channels that send files (email and form tickets);
+    the reply API refuses files for the others before anything is committed.
+    """
 
     ticket_id: int
     channel: str
@@ -137,6 +150,7 @@ class OutboundMessage:
     subject: str
     body_text: str
     metadata: Mapping[str, Any] = field(default_factory=dict)
+    attachments: tuple[OutboundAttachment, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -54,6 +54,10 @@ def bucket_resources(bucket_name_sub: str) -> dict[str, Any]:
             },
             "OwnershipControls": {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]},
             "NotificationConfiguration": {"EventBridgeConfiguration": {"EventBridgeEnabled": True}},  # email_inbound
+            # The console posts reply attachments here with a pre-signed POST (README "Attachments"): the
+            # signed policy authorises an upload, the origin does not, so any origin may read the answer.
+            "CorsConfiguration": {"CorsRules": [{"Id": "console-attachment-upload", "AllowedMethods": ["POST"],
+                                                 "AllowedOrigins": ["*"], "AllowedHeaders": ["*"], "MaxAge": 600}]},
             "LifecycleConfiguration": {
                 "Rules": [{"Id": "abort-incomplete-uploads", "Status": "Enabled",
                            "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 7}}]

@@ -12,7 +12,8 @@ answered by mail) go out with ``SendRawEmail`` from ``EMAIL_FROM`` (a verified
 SES identity, e.g. ``サポート <support@example.com>``), Reply-To
 ``support+<ticket>@EMAIL_REPLY_DOMAIN`` and the configuration set
 ``EMAIL_CONFIGURATION_SET`` (for bounce/complaint events) when set. Without
-``EMAIL_FROM`` this plugin sends nothing (returns None).
+``EMAIL_FROM`` this plugin sends nothing (returns None). A reply's attachments
+(``message.attachments``) go in the same raw message (``multipart/mixed``).
 """
 
 from __future__ import annotations
@@ -193,6 +194,7 @@ def helpdesk_send_message(message: OutboundMessage, get_secret: SecretGetter) ->
         reply_domain=os.environ.get("EMAIL_REPLY_DOMAIN") or None,
         references=[str(r) for r in message.metadata.get("references") or []],
         auto_reply=bool(message.metadata.get("auto_reply")),
+        attachments=message.attachments,
     )
     kwargs: dict[str, Any] = {"Source": address, "Destinations": [message.to], "RawMessage": {"Data": composed.raw}}
     if os.environ.get("EMAIL_CONFIGURATION_SET"):

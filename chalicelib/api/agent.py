@@ -36,6 +36,8 @@ REPLY = LazyValidator({
         "status": {"enum": ["open", "pending", "on-hold", "solved"]},
         "to": _TO,
         "override": {"type": "boolean"}, "override_reason": {"type": "string", "maxLength": 500},
+        "attachments": {"type": "array", "maxItems": 10, "uniqueItems": True,
+                        "items": {"type": "string", "pattern": "^up-[0-9a-f]{32}$"}},
     },
     "oneOf": [{"required": ["body"]}, {"required": ["template"]}],
 })
@@ -94,7 +96,7 @@ def reply(ticket_id: str) -> Response:
     req = replies.ReplyRequest(body=body.get("body", ""), last_seen_event_id=body["last_seen_event_id"],
                                status=body.get("status", "open"), to=body.get("to"),
                                override=body.get("override", False), override_reason=body.get("override_reason", ""),
-                               render=render)
+                               render=render, attachments=tuple(body.get("attachments") or ()))
     result = replies.reply(number, agent, req, utcnow())
     return json_response(result, 201 if result["sent"] else 502)
 

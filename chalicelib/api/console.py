@@ -10,11 +10,15 @@ from __future__ import annotations
 
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 from chalice import Blueprint, Response
 
 from chalicelib.api.common import handles_errors
 from chalicelib.errors import NotFound
+from chalicelib.lazy import lazy_import
+
+files = lazy_import("chalicelib.store.files")
 
 bp = Blueprint(__name__)
 STATIC = Path(__file__).resolve().parents[1] / "console" / "static"
@@ -25,6 +29,13 @@ CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'se
        "base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
 SECURITY_HEADERS = {"Content-Security-Policy": CSP, "X-Content-Type-Options": "nosniff",
                     "Referrer-Policy": "no-referrer"}
+
+
+def page_headers() -> dict[str, Any]:
+    """The page's headers: the same strict CSP, whose ``connect-src`` also names the raw bucket's
+    origin, the one place the browser posts reply attachments to (pre-signed POST)."""
+    csp = CSP.replace("connect-src 'self'", f"connect-src 'self' {files.upload_origin()}")
+    return {**SECURITY_HEADERS, "Content-Security-Policy": csp}
 
 
 @cache
@@ -38,7 +49,7 @@ def console_page() -> Response:
     """The console's single page (shows a login form until a valid token is entered)."""
     return Response(body=_read("index.html"), status_code=200,
                     headers={"Content-Type": "text/html; charset=utf-8", "Cache-Control": "no-cache",
-                             **SECURITY_HEADERS})
+                             **page_headers()})
 
 
 @bp.route("/console/static/{name}", methods=["GET"])

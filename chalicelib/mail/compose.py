@@ -5,6 +5,10 @@ Japanese lines survive), the ``[#1234]`` token in the subject, ``Reply-To``
 routing back to the ticket (``support+1234@<reply domain>``), ``In-Reply-To``
 and ``References`` from the ticket's message ids, and RFC 3834 headers on
 automatic replies so the customer's responder does not answer them.
+With attachments the message becomes ``multipart/mixed``: the text first, then
+one base64 part per file whose name is given as RFC 2231 parameters
+(``filename*=utf-8''...`` on Content-Disposition, ``name*=`` on Content-Type,
+split into ``*0*``/``*1*`` continuations when long), so Japanese names survive.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 
+from chalicelib.domain import OutboundAttachment
 from chalicelib.mail.refs import with_token
 
 MAX_REFERENCES = 20
@@ -66,6 +71,7 @@ def build_reply(
     reply_domain: str | None = None,
     references: Sequence[str] = (),
     auto_reply: bool = False,
+    attachments: Sequence[OutboundAttachment] = (),
 ) -> Composed:
     """The raw MIME of one reply on a ticket; see the module docstring."""
     subject, from_name, to = (" ".join(v.split()) for v in (subject, from_name, to))  # no CR/LF in a header
@@ -89,4 +95,8 @@ def build_reply(
         msg["Precedence"] = "auto_reply"
     text = body_text.replace("\r\n", "\n")
     msg.set_content(text, charset="utf-8", cte="7bit" if text.isascii() else "base64")
+    for att in attachments:
+        maintype, _, subtype = (att.content_type or "application/octet-stream").partition("/")
+        msg.add_attachment(att.data, maintype=maintype, subtype=subtype or "octet-stream", filename=att.filename)
+        msg.get_payload()[-1].set_param("name", att.filename)
     return Composed(raw=msg.as_bytes(), message_id=message_id)

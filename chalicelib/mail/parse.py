@@ -268,3 +268,22 @@ def parse_mail(raw: bytes) -> ParsedMail:
         content_type=_content_type(msg),
         message=msg,
     )
+
+
+def extract_part(raw: bytes, part: str) -> tuple[bytes, str] | None:
+    """The decoded bytes and content type of the leaf at MIME path ``part`` (as ``Attachment.part``
+    names it) of a raw message; None when the message has no such part. An attached message
+    comes back as its RFC 822 bytes."""
+    msg = BytesParser(policy=policy.default).parsebytes(raw)
+    for path, leaf in _leaves(msg):
+        if path != part:
+            continue
+        ctype = _content_type(leaf)
+        if ctype == "message/rfc822":
+            inner = leaf.get_payload()
+            return (inner[0].as_bytes() if isinstance(inner, list) and inner else b""), ctype
+        try:
+            return leaf.get_payload(decode=True) or b"", ctype
+        except Exception:  # noqa: BLE001 - a broken transfer encoding: the bytes as they are
+            return str(leaf.get_payload()).encode("utf-8", "replace"), ctype
+    return None

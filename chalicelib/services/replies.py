@@ -5,13 +5,16 @@ checks (422 unless overridden; the override is recorded) -> the reply is
 committed to the timeline with the clocks it stops (version-checked: of two
 racing agents exactly one commits, the other gets 409 with the newer events)
 -> sent through the ticket's channel plugin -> the send result recorded.
+Attachments (uploads under the ticket, ``services.attachments``) are checked
+before the commit with S3 HEADs and listed on the same ``message_out`` event:
+no extra DynamoDB request.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -22,7 +25,7 @@ from chalicelib.errors import Conflict, PresendFailed, ValidationFailed
 from chalicelib.mail.refs import outbound_refs
 from chalicelib.plugin_manager import get_plugin_manager
 from chalicelib.secrets import get_secret
-from chalicelib.services import claims, outbound
+from chalicelib.services import attachments, claims, outbound
 from chalicelib.services.flow import Extra, change_ticket
 from chalicelib.services.outbound import blocking, carrier_warnings, check_draft
 from chalicelib.store import customers, keys, sending, threads, tickets
@@ -47,6 +50,8 @@ class ReplyRequest:
     override: bool = False
     override_reason: str = ""
     render: Callable[[TicketItem], str] | None = None
+    attachments: tuple[str, ...] = ()
+    """Upload ids (``POST /tickets/{id}/attachments``) sent with the reply (email and form tickets)."""
 
 
 def counts_as_newer(event: Any) -> bool:
@@ -64,6 +69,7 @@ def reply(number: int, agent: AgentItem, req: ReplyRequest, now: datetime) -> di
     its identities, one transaction commits, one transaction records the send.
     """
     seen: dict[str, Any] = {}
+    stored = attachments.for_reply(number, req.attachments) if req.attachments else []  # S3 HEADs only
 
     def load(n: int) -> tuple[TicketItem, Any]:
         ticket, timeline = tickets.get_with_timeline(n)
@@ -72,6 +78,7 @@ def reply(number: int, agent: AgentItem, req: ReplyRequest, now: datetime) -> di
         return ticket, customer
 
     def mutate(fields: dict[str, Any], ticket: TicketItem) -> Extra:
+        attachments.ensure_channel_sends_files(ticket.channel, stored)
         claims.ensure_free_for(ticket, agent.agent_id, now)
         timeline: list[EventItem] = seen["timeline"]
         last_seen = keys.event_sk(req.last_seen_event_id)
@@ -97,6 +104,8 @@ def reply(number: int, agent: AgentItem, req: ReplyRequest, now: datetime) -> di
             data["checks"] = [p.to_dict() for p in problems]
         if req.override and blocking(problems):
             data["override"] = {"by": agent.agent_id, "reason": req.override_reason}
+        if stored:
+            data["attachments"] = [attachments.to_dict(f) for f in stored]
         seen.update(to=to, body=body)
         event_id = str(ULID.from_datetime(now))
         return Extra(events=[{"type": "message_out", "id": event_id, "data": data}], event_types=["agent_reply"],
@@ -105,13 +114,13 @@ def reply(number: int, agent: AgentItem, req: ReplyRequest, now: datetime) -> di
 
     changed = change_ticket(number, mutate, actor=f"agent:{agent.agent_id}", now=now, load=load)
     out_event = next(e for e in changed.events if e.type == "message_out")
-    result = send(changed.ticket, out_event, seen["to"], seen["body"], now, timeline=seen["timeline"])
+    result = send(changed.ticket, out_event, seen["to"], seen["body"], now, timeline=seen["timeline"], files=stored)
     return {"ticket_id": number, "event_id": out_event.event_id, **result,
             "checks": (out_event.data or {}).get("checks", [])}
 
 
 def send(ticket: TicketItem, event: EventItem, to: str, body: str, now: datetime,
-         timeline: list[Any] | None = None) -> dict[str, Any]:
+         timeline: list[Any] | None = None, files: list[Any] | tuple[Any, ...] = ()) -> dict[str, Any]:
     """Send a committed outbound message through the channel plugin and record the outcome.
 
     Once the provider accepted the message it counts as sent, whatever fails afterwards: the
@@ -122,6 +131,8 @@ def send(ticket: TicketItem, event: EventItem, to: str, body: str, now: datetime
     number = int(ticket.number)
     msg = outbound.to_customer(ticket, to, f"Re: {ticket.subject}", body, event_id=event.event_id, timeline=timeline)
     try:
+        if files:
+            msg = replace(msg, attachments=attachments.load(list(files)))
         result = get_plugin_manager().hook.helpdesk_send_message(message=msg, get_secret=get_secret)
         if result is None:
             raise RuntimeError(f"no plugin sends on channel {ticket.channel!r}")

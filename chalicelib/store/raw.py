@@ -48,6 +48,9 @@ def get_raw(key: str) -> bytes:
 
 
 def reset_clients() -> None:
-    """Forget cached clients (tests switch endpoints)."""
+    """Forget cached clients (tests switch endpoints), the attachment store's too."""
+    from chalicelib.store import files
+
     _clients.clear()
+    files.reset_clients()
     aws.reset("s3")

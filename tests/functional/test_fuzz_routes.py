@@ -161,7 +161,8 @@ class World:
 
 
 KNOWN = {"ticket_id": ["1", "2", "#1", "999"], "customer_id": ["@CUSTOMER0", "@CUSTOMER1"],
-         "outbox_id": ["0" * 32], "channel": ["form", "chat", "slack", "line", "email"],
+         "outbox_id": ["0" * 32], "attachment_id": ["up-" + "0" * 32, "01ARZ3NDEKTSV4RRFFQ69G5FAV-2"],
+         "channel": ["form", "chat", "slack", "line", "email"],
          "name": ["console.js", "console.css", "chart.umd.min.js", "..%2Fapp.py"]}
 
 
