@@ -8,7 +8,8 @@ during iteration`` (the copy walks the table while another thread writes), a
 rollback that erased other requests' committed writes (the copy is older than
 them), and 9-20 MB of garbage per transaction. Real DynamoDB does none of this.
 
-Two fixes, both here, both tested directly (tests/unit/test_moto_standin.py):
+Two fixes, both here, both tested directly (tests/unit/test_moto_standin.py), and a third in
+``infra/s3_policy.py`` (S3's pre-signed POST policies and URL expiry, which moto ignores):
 
 1. ``SerialisedApp``: every request to the stand-in runs under one lock, body
    included. DynamoDB's own operations are atomic per request; serialising the
@@ -227,7 +228,9 @@ class StandInServer:
         )
         from werkzeug.serving import make_server
 
-        app = SerialisedApp(DomainDispatcherApplication(create_backend_app))
+        from infra.s3_policy import S3PolicyApp
+
+        app = SerialisedApp(S3PolicyApp(DomainDispatcherApplication(create_backend_app)))
         self._server = make_server(self.host, self.port, app, threaded=True, request_handler=MotoRequestHandler)
         self.port = self._server.server_address[1]
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.1},

@@ -319,3 +319,74 @@ def test_the_whole_workday_in_the_browser(stack, browser, lang):
     s.context.close()
     assert [e for e in s.errors if not e.startswith("Failed to load resource")] == []
     assert time.monotonic() > 0
+
+
+FILES = {"ja": ("見積依頼書（2026年1月）.pdf", "お見積書.pdf"), "en": ("purchase order – März.pdf", "quote 2026.pdf")}
+
+
+def _mail_with_file(stack: Stack, sender: str, subject: str, filename: str, data: bytes) -> int:
+    msg = EmailMessage()
+    msg["From"], msg["To"], msg["Subject"] = sender, "support@example.com", subject
+    msg["Message-ID"] = make_msgid(domain="example.jp")
+    msg.set_content("見積をお願いします。添付をご確認ください。")
+    msg.add_attachment(data, maintype="application", subtype="pdf", filename=filename)
+    resp = requests.post(f"{stack.url}/webhooks/email", data=msg.as_bytes(), timeout=60,
+                         headers={"Content-Type": "message/rfc822", "X-Email-Secret": SECRETS["EMAIL_WEBHOOK_SECRET"]})
+    assert resp.status_code == 201, resp.text
+    return int(resp.json()["results"][0]["ticket_id"])
+
+
+@pytest.mark.parametrize("lang", ["ja", "en"])
+def test_reply_attachments_in_the_browser(stack, browser, lang):
+    """Sato downloads the customer's mailed file, attaches two files (one too large, removed), sends the
+    reply with the other, and downloads what was sent; moto's SES holds it under its own name."""
+    s = Story(browser, stack, lang)
+    s.step = 20
+    page = s.page
+    inbound_name, reply_name = FILES[lang]
+    inbound, outbound = b"%PDF-1.4 customer " + lang.encode() * 500, b"%PDF-1.4 quote " + bytes(range(256)) * 64
+    number = _mail_with_file(stack, f"山田 花子 <att-{lang}@example.jp>", f"attachments {lang}", inbound_name, inbound)
+    s.login(TOKENS["sato"])
+    page.goto(f"{stack.url}/console#/ticket/{number}")
+    chip = page.wait_for_selector(f"#timeline li.ev-message_in button.chip:has-text('{inbound_name}')")
+    s.shot("inbound-attachment-chip")
+    with page.expect_download() as got:
+        chip.click()
+    download = got.value
+    assert download.suggested_filename == inbound_name
+    assert Path(download.path()).read_bytes() == inbound
+
+    page.set_input_files("#reply-files", files=[{"name": "scan.pdf", "mimeType": "application/pdf",
+                                                 "buffer": b"x" * (10 * 1024 * 1024 + 1)}])
+    page.wait_for_selector("#reply-attachments li.chip.failed")
+    assert ("大きすぎます" if lang == "ja" else "Too large") in page.inner_text("#reply-attachments")
+    page.set_input_files("#reply-files", files=[{"name": reply_name, "mimeType": "application/pdf",
+                                                 "buffer": outbound}])
+    page.wait_for_selector(f"#reply-attachments li.chip.ready[data-name='{reply_name}']")
+    s.shot("reply-with-a-file-and-a-refused-one")
+    page.click("#reply-attachments li.chip.failed button.remove")
+    page.wait_for_function("() => !document.querySelector('#reply-attachments li.chip.failed')")
+    page.fill("#reply-body", "山田 花子 様\n\nお見積書をお送りします。" if lang == "ja"
+              else "Dear 山田 花子,\n\nPlease find our quote attached.")
+    page.click("#send")
+    sent_chip = page.wait_for_selector(f"#timeline li.ev-message_out button.chip:has-text('{reply_name}')")
+    assert page.eval_on_selector("#reply-attachments", "l => l.children.length") == 0
+    s.shot("reply-sent-with-attachment")
+    with page.expect_download() as got:
+        sent_chip.click()
+    assert got.value.suggested_filename == reply_name and Path(got.value.path()).read_bytes() == outbound
+
+    ses = requests.get(f"{stack.moto_url}/moto-api/data.json", timeout=60).json()["ses"]["RawMessage"]
+    import email as email_lib
+    from email import policy
+
+    mails = [email_lib.message_from_string(m["raw_data"], policy=policy.default) for m in ses]
+    ours = [m for m in mails if f"[#{number}]" in str(m["Subject"]) and m.get("Auto-Submitted", "no") == "no"]
+    files = [(a.get_filename(), a.get_content()) for a in ours[-1].iter_attachments()]
+    assert files == [(reply_name, outbound)]
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.wait_for_selector("#reply-files", state="attached")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 392, "chips wrap on a phone"
+    s.shot("phone-390-attachments")
+    s.context.close()
+    assert [e for e in s.errors if not e.startswith("Failed to load resource")] == []

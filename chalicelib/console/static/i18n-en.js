@@ -89,4 +89,9 @@ export default {
   adminTimeline: "Admin timeline", audit_agent_added: "Agent added", audit_agent_updated: "Agent changed",
   audit_agent_disabled: "Agent disabled", audit_agent_enabled: "Agent enabled", audit_token_rotated: "Token rotated",
   audit_customer_updated: "Customer changed",
+  attachFile: "Attach file", removeFile: "Remove file", download: "Download", sizeKB: "{n} KB", sizeMB: "{n} MB",
+  fileTooLarge: "Too large (at most 10 MB per file)", fileTypeRefused: "This file type cannot be sent",
+  uploadFailed: "Upload failed", uploadsPending: "Wait until the files are uploaded",
+  removeFailedFiles: "Remove the files that failed first", attachmentsRefused: "Attachments refused",
+  attachmentGone: "This attachment is no longer available", downloadFailed: "Download failed",
 };

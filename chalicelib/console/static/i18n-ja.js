@@ -86,4 +86,9 @@ export default {
   adminTimeline: "管理の履歴", audit_agent_added: "担当者の追加", audit_agent_updated: "担当者の変更",
   audit_agent_disabled: "担当者の無効化", audit_agent_enabled: "担当者の有効化", audit_token_rotated: "トークン再発行",
   audit_customer_updated: "顧客情報の変更",
+  attachFile: "ファイルを添付", removeFile: "添付を外す", download: "ダウンロード", sizeKB: "{n} KB", sizeMB: "{n} MB",
+  fileTooLarge: "大きすぎます（1ファイル10 MBまで）", fileTypeRefused: "この種類のファイルは送れません",
+  uploadFailed: "アップロードに失敗しました", uploadsPending: "ファイルのアップロードが終わるまでお待ちください",
+  removeFailedFiles: "失敗したファイルを先に外してください", attachmentsRefused: "添付ファイルを送れません",
+  attachmentGone: "この添付ファイルはもうありません", downloadFailed: "ダウンロードに失敗しました",
 };

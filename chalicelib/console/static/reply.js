@@ -1,6 +1,7 @@
 /* The reply box: "X is replying" (claim), template picker with live preview, pre-send checks,
  * override with a reason, and the status after sending. */
 import { api, ApiError } from "./api.js";
+import { attachBox } from "./attachments.js";
 import { h, select } from "./dom.js";
 import { fmtTime, lang, quote, t, tv } from "./i18n.js";
 import { whoami } from "./state.js";
@@ -33,6 +34,7 @@ export async function replyBox(tk, state, reload) {
     overrideReason);
   const status = select({ id: "reply-status" }, REPLY_STATUSES.map((s) => [s, t("after_" + s)]), "pending");
   const result = h("p", { id: "reply-result", role: "status" });
+  const files = attachBox(tk);
   let claimEl = claimLine(tk.claim);
   let template = null;
   const showClaim = (claim) => { const fresh = claimLine(claim); claimEl.replaceWith(fresh); claimEl = fresh; };
@@ -71,11 +73,15 @@ export async function replyBox(tk, state, reload) {
 
   async function send() {
     if (!draft.value.trim()) { result.textContent = t("emptyReply"); return; }
+    if (files.busy()) { result.textContent = t("uploadsPending"); return; }
+    if (files.failed()) { result.textContent = t("removeFailedFiles"); return; }
     const payload = { body: draft.value, last_seen_event_id: state.lastSeen, status: status.value };
+    if (files.ids().length) payload.attachments = files.ids();
     if (overrideBox.checked) { payload.override = true; payload.override_reason = overrideReason.value; }
     try {
       await api("/tickets/" + tk.id + "/replies", { method: "POST", json: payload });
       draft.value = "";
+      files.clear();
       reload(t("sentAs", { status: tv("st", status.value) }));
     } catch (err) {
       if (!(err instanceof ApiError)) throw err;
@@ -85,6 +91,8 @@ export async function replyBox(tk, state, reload) {
       } else if (err.status === 409) {
         result.textContent = err.body.claim ? t("claimConflict", { name: err.body.claim.name,
           since: fmtTime(err.body.claim.since) }) : err.body.newer_events ? t("newer") : t("conflict");
+      } else if (err.status === 400 && (err.body.errors || []).some((e) => e.pointer.startsWith("/attachments"))) {
+        result.textContent = t("attachmentsRefused") + ": " + err.body.errors.map((e) => e.message).join("; ");
       } else result.textContent = t("failed") + ": " + err.message;
     }
   }
@@ -105,7 +113,7 @@ export async function replyBox(tk, state, reload) {
       h("button", { type: "button", id: "claim", onclick: () => claim("POST") }, t("claim")),
       h("button", { type: "button", id: "release", onclick: () => claim("DELETE") }, t("release"))),
     h("div", { class: "row" }, h("label", {}, t("template"), picker)),
-    draft, preview,
+    draft, files.element, preview,
     h("div", { class: "row" }, h("button", { type: "button", id: "check", onclick: check }, t("check")),
       h("label", {}, t("afterSending"), status),
       h("button", { type: "button", class: "primary", id: "send", onclick: send }, t("send"))),

@@ -107,7 +107,7 @@ export async function showTicket(id, message) {
     }
   }
   const state = { lastSeen: (tk.timeline || []).length ? tk.timeline[tk.timeline.length - 1].id : "" };
-  let timelineEl = renderTimeline(tk.timeline || []);
+  let timelineEl = renderTimeline(tk.timeline || [], tk.id);
   tk.customer_lang = customer.lang;
   const reply = await replyBox(tk, state, reload);
   if (!still(n)) return;
@@ -142,7 +142,7 @@ export async function showTicket(id, message) {
     const last = events.length ? events[events.length - 1].id : "";
     if (last !== state.lastSeen) {
       const added = events.filter((e) => e.id > state.lastSeen);
-      const el = renderTimeline(events); timelineEl.replaceWith(el); timelineEl = el; state.lastSeen = last;
+      const el = renderTimeline(events, tk.id); timelineEl.replaceWith(el); timelineEl = el; state.lastSeen = last;
       const note = $("new-activity");
       if (note) { note.hidden = false; note.textContent = t("newActivity", { n: added.length }); }
     }

@@ -1,5 +1,6 @@
 /* One ticket's timeline: every event type and value in the agent's language, names instead of ids. */
 import { agentName, departmentName } from "./api.js";
+import { attachmentChips } from "./attachments.js";
 import { excerpt, h } from "./dom.js";
 import { fmtTime, quote, t, tv } from "./i18n.js";
 
@@ -52,16 +53,9 @@ export function eventBody(ev) {
   }
 }
 
-function attachments(ev) {
-  const list = (ev.data && ev.data.attachments) || (ev.data && ev.data.metadata && ev.data.metadata.attachments) || [];
-  if (!list.length) return null;
-  return h("ul", { class: "attachments" }, list.map((a) => h("li", {}, a.name || a.filename || t("attachment"),
-    a.size ? " (" + Math.ceil(a.size / 1024) + " KB)" : "")));
-}
-
-export function renderTimeline(events) {
+export function renderTimeline(events, ticketId) {
   return h("ul", { class: "timeline", id: "timeline" }, events.map((ev) =>
     h("li", { class: "ev-" + ev.type, "data-type": ev.type, "data-event": ev.id },
       h("div", { class: "meta" }, fmtTime(ev.at) + " · " + t("ev_" + ev.type) + " · " + who(ev)),
-      h("div", { class: "body" }, eventBody(ev)), attachments(ev))));
+      h("div", { class: "body" }, eventBody(ev)), attachmentChips(ev, ticketId))));
 }
