@@ -5,7 +5,8 @@
   (to themselves or to a colleague), or gives their own back.
 - ``supervisor``: also moves tickets that belong to another agent, breaks another agent's claim, merges
   customers, redrives failed notifications and rebuilds KPI aggregates.
-- ``admin``: everything a supervisor may (agents and tokens are managed with the CLI).
+- ``admin``: everything a supervisor may, and erases a customer's personal data (GDPR
+  ``DELETE /customers/{id}``: irreversible, so not a supervisor's).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ PERMISSIONS: dict[str, tuple[str, ...]] = {
     "merge_customers": SUPERVISOR_ROLES,
     "redrive": SUPERVISOR_ROLES,
     "rebuild_aggregates": SUPERVISOR_ROLES,
+    "erase_customers": ("admin",),
 }
 DESCRIPTIONS = {
     "reassign": "reassign a ticket that belongs to another agent",
@@ -29,6 +31,7 @@ DESCRIPTIONS = {
     "merge_customers": "merge customers",
     "redrive": "redrive a notification",
     "rebuild_aggregates": "rebuild aggregates",
+    "erase_customers": "erase a customer's personal data",
 }
 
 

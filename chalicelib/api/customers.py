@@ -11,6 +11,9 @@
 - ``POST /customers/{id}/merge`` ``{"customer_id": "<other>"}``: merge the other
   customer into ``{id}`` (identities, tickets, profile); the other is marked
   ``merged_into``. Repeating a merge is harmless.
+- ``DELETE /customers/{id}`` (admins): GDPR erasure (``services.erasure``): 202 with the
+  progress while tickets remain (repeat the request), 200 ``erased`` when done, 200
+  ``already_erased`` afterwards. Audited on ``GET /audit``.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ if TYPE_CHECKING:
     from chalicelib.store.models import CustomerItem, TicketItem
 
 audit = lazy_import("chalicelib.store.audit")
+erasure = lazy_import("chalicelib.services.erasure")
 customers = lazy_import("chalicelib.store.customers")
 tickets = lazy_import("chalicelib.store.tickets")
 
@@ -52,6 +56,8 @@ def _customer_doc(customer: CustomerItem, exclude_ticket: int | None = None) -> 
         "lang": customer.lang or "ja",
         "notes": customer.notes or "",
         "tags": sorted(customer.tags or []),
+        "erased_at": customer.erased_at.isoformat().replace("+00:00", "Z") if customer.erased_at else None,
+        "erasure": erasure.status(customer),
         "identities": customers.list_identities(customer.customer_id),
         "tickets" if exclude_ticket is None else "other_tickets": [_ticket_summary(t) for t in own],
     }
@@ -123,3 +129,20 @@ def update_customer(customer_id: str):
         audit.record("customer_updated", actor=f"agent:{agent.agent_id}", target=f"customer:{customer.customer_id}",
                      data={"changes": changed}, now=utcnow())
     return json_response(_customer_doc(_resolve(customer.customer_id)))
+
+
+@bp.route("/customers/{customer_id}", methods=["DELETE"])
+@handles_errors
+def erase_customer(customer_id: str):
+    """Erase the customer's personal data (GDPR, admins): identities, tickets' personal data, raw mail.
+
+    Bounded work per request: 202 ``in_progress`` while tickets remain (send the same request
+    again), 200 ``erased`` when done, 200 ``already_erased`` on a repeat; 409 while another request
+    is erasing the same customer."""
+    request = bp.current_request
+    agent = authenticate(request)
+    roles.ensure(agent, "erase_customers")
+    if request.raw_body and request.raw_body.strip():
+        raise ValidationFailed([schema_error([], "DELETE /customers/{id} takes no body")])
+    result = erasure.erase(customer_id, f"agent:{agent.agent_id}", utcnow())
+    return json_response(result, status=202 if result["status"] == "in_progress" else 200)

@@ -15,8 +15,8 @@ _ACTIVE = {s.value for s in ACTIVE_STATUSES}
 
 
 def accepts(ticket: TicketItem, msg: InboundMessage, now: datetime) -> bool:
-    """Can the ticket take this message? Closed never; solved within the reopen window."""
-    if ticket.status == Status.CLOSED.value:
+    """Can the ticket take this message? Closed or erased (GDPR) never; solved within the reopen window."""
+    if ticket.status == Status.CLOSED.value or ticket.erased_at is not None:
         return False
     if ticket.status == Status.SOLVED.value and msg.reopen_window_s is not None and ticket.solved_at:
         return (now - ticket.solved_at).total_seconds() <= msg.reopen_window_s

@@ -167,7 +167,7 @@ def merge_customers(survivor_id: str, merged_id: str, now: datetime) -> dict[str
                                  customer_id=survivor_id, kind=link.kind, value=link.value))
             tw.delete(link)
         tw.update(merged, actions=[CustomerItem.merged_into.set(survivor_id)])
-        actions = [CustomerItem.vip.set(bool(survivor.vip or merged.vip))]
+        actions = [CustomerItem.vip.set(bool(survivor.vip or merged.vip)), CustomerItem.merged_from.add({merged_id})]
         if merged.tags:
             actions.append(CustomerItem.tags.add(set(merged.tags)))
         if not survivor.name and merged.name:

@@ -54,3 +54,29 @@ def reset_clients() -> None:
     _clients.clear()
     files.reset_clients()
     aws.reset("s3")
+
+
+def list_keys(prefix: str) -> list[str]:
+    """Keys under a prefix (one ListObjectsV2 request per 1,000 keys)."""
+    found: list[str] = []
+    token: dict[str, str] = {}
+    while True:
+        page = _s3().list_objects_v2(Bucket=get_settings().raw_bucket, Prefix=prefix, **token)
+        found += [o["Key"] for o in page.get("Contents", [])]
+        if not page.get("IsTruncated"):
+            return found
+        token = {"ContinuationToken": page["NextContinuationToken"]}
+
+
+def delete_keys(keys: list[str]) -> int:
+    """Delete objects (one DeleteObjects request per 1,000 keys; a missing key counts as deleted, as S3
+    says). Returns how many were asked for; raises if S3 reports an error for any of them."""
+    bucket = get_settings().raw_bucket
+    for start in range(0, len(keys), 1000):
+        chunk = keys[start:start + 1000]
+        result = _s3().delete_objects(Bucket=bucket, Delete={"Objects": [{"Key": k} for k in chunk], "Quiet": True})
+        if result.get("Errors"):
+            first = result["Errors"][0]
+            raise RuntimeError(f"S3 refused to delete {len(result['Errors'])} object(s), e.g. {first.get('Key')}: "
+                               f"{first.get('Code')} {first.get('Message')}")
+    return len(keys)

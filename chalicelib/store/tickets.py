@@ -73,6 +73,8 @@ def _message_event(number: int, msg: InboundMessage, raw_ref: str | None) -> Eve
             "category": msg.category,
             "raw_ref": raw_ref,
             "message_ids": list(msg.message_ids),
+            "dedupe_key": msg.dedupe_key,  # with thread_key: what a GDPR erasure must find again
+            **({"thread_key": msg.thread_key} if msg.thread_key else {}),
             "metadata": dict(msg.metadata),
             **({"truncated": msg.metadata["truncated"]} if msg.metadata.get("truncated") else {}),
         },
@@ -343,6 +345,7 @@ def ticket_to_dict(t: TicketItem) -> dict[str, Any]:
         "last_customer_message_at": _iso(t.last_customer_message_at),
         "first_replied_at": _iso(t.first_replied_at),
         "sla": t.sla,
+        "erased_at": _iso(t.erased_at),
         "version": int(t.version or 0),
     }
 

@@ -10,7 +10,8 @@ import pytest
 from tests.conftest import ROOT
 
 PURE = ["chalicelib.domain", "chalicelib.errors", "chalicelib.settings", "chalicelib.hookspecs",
-        "chalicelib.engine", "chalicelib.sla", "chalicelib.mail", "chalicelib.backoff", "chalicelib.recipients"]
+        "chalicelib.engine", "chalicelib.sla", "chalicelib.mail", "chalicelib.backoff", "chalicelib.recipients",
+        "chalicelib.privacy"]
 
 
 @pytest.mark.parametrize("module", PURE)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pynamodb.attributes import (
     BooleanAttribute,
+    JSONAttribute,
     NumberAttribute,
     UnicodeAttribute,
     UnicodeSetAttribute,
@@ -28,6 +29,9 @@ class CustomerItem(_Base):
     lang = UnicodeAttribute(null=True)  # "ja" | "en": acknowledgements and mails to the customer
     notes = UnicodeAttribute(null=True)
     erased_at = UTCDateTimeAttribute(null=True)  # GDPR erasure: personal data removed
+    erasure = JSONAttribute(null=True)  # {"state", "started_at", "actor", "counts", ...} (store.erasure)
+    erase_lease = NumberAttribute(null=True)  # epoch seconds: one erasure request at a time
+    merged_from = UnicodeSetAttribute(null=True)  # customers merged into this one (erased with it)
 
 
 class IdentityItem(_Base):

@@ -112,6 +112,7 @@ class TicketItem(_Base):
     sla_due_at = NumberAttribute(null=True)
     esc_list = UnicodeAttribute(null=True)
     esc_due_at = NumberAttribute(null=True)
+    erased_at = UTCDateTimeAttribute(null=True)  # the customer's personal data was removed (store.erasure)
     version = VersionAttribute()
 
     by_status = StatusIndex()
