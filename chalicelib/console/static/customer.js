@@ -1,8 +1,9 @@
-/* The customer panel beside a ticket: identities, other tickets, VIP, language, name, notes, merge. */
+/* The customer panel beside a ticket: identities, other tickets, VIP, language, name, notes, merge, and
+ * (admins) the GDPR erasure with a typed confirmation. An erased customer shows as erased, nothing to edit. */
 import { api, ApiError } from "./api.js";
 import { h, select } from "./dom.js";
-import { t, tv } from "./i18n.js";
-import { isManager } from "./state.js";
+import { fmtTime, t, tv } from "./i18n.js";
+import { isAdmin, isManager } from "./state.js";
 
 async function findCustomerId(text) {
   const q = text.trim();
@@ -11,7 +12,43 @@ async function findCustomerId(text) {
   return found.tickets.length ? found.tickets[0].customer.id : null;
 }
 
+/** What the admin must type to confirm an erasure: the customer's email address, else their id. */
+export const erasePhrase = (c) => c.email || c.id;
+
+function erasedPanel(c) {
+  return h("div", { class: "panel erased", id: "customer" },
+    h("h2", {}, t("customer"), h("span", { class: "badge erased", id: "cust-erased-badge" }, t("erasedBadge"))),
+    h("p", { id: "cust-erased-note" }, t("customerErasedNote", { at: fmtTime(c.erased_at) })));
+}
+
+function erasePanel(c, reload) {
+  const status = h("p", { id: "erase-status", role: "status" });
+  const typed = h("input", { id: "erase-confirm", autocomplete: "off", placeholder: erasePhrase(c) });
+  const button = h("button", { type: "button", id: "erase", class: "danger", disabled: true }, t("eraseButton"));
+  typed.addEventListener("input", () => { button.disabled = typed.value.trim() !== erasePhrase(c); });
+  button.addEventListener("click", async () => {
+    if (typed.value.trim() !== erasePhrase(c)) return;
+    button.disabled = true;
+    try {
+      for (let round = 0; round < 1000; round += 1) { // bounded pages: 202 while tickets remain
+        const res = await api("/customers/" + encodeURIComponent(c.id), { method: "DELETE" });
+        if (res.status !== "in_progress") break;
+        status.textContent = t("erasing", { n: (res.erasure.counts || {}).tickets || 0 });
+      }
+      reload(t("customerErased"));
+    } catch (err) {
+      status.textContent = err instanceof ApiError && err.status === 403 ? t("forbidden") : err.message;
+      button.disabled = false;
+    }
+  });
+  return h("details", { class: "danger-zone", id: "erase-zone" }, h("summary", {}, t("eraseTitle")),
+    h("p", {}, t("eraseHelp")),
+    h("label", {}, t("eraseTypePrompt", { phrase: erasePhrase(c) }), typed),
+    h("div", { class: "row" }, button), status);
+}
+
 export function customerPanel(c, reload) {
+  if (c.erased_at) return erasedPanel(c);
   const result = h("p", { id: "cust-result", role: "status" });
   const name = h("input", { id: "cust-name", value: c.name || "" });
   const vip = h("input", { type: "checkbox", id: "cust-vip", checked: c.vip, disabled: !isManager(),
@@ -57,5 +94,6 @@ export function customerPanel(c, reload) {
   others.length ? h("ul", { class: "other-tickets", id: "other-tickets" }, others.map((o) =>
     h("li", {}, h("a", { href: "#/ticket/" + o.id }, o.number), " ", o.subject, " · ", tv("st", o.status))))
     : h("p", { class: "muted" }, t("noOtherTickets")),
-  h("div", { class: "row" }, other, h("button", { type: "button", id: "merge", onclick: merge }, t("merge"))), result);
+  h("div", { class: "row" }, other, h("button", { type: "button", id: "merge", onclick: merge }, t("merge"))), result,
+  isAdmin() ? erasePanel(c, reload) : null);
 }

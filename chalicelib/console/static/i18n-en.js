@@ -94,4 +94,12 @@ export default {
   uploadFailed: "Upload failed", uploadsPending: "Wait until the files are uploaded",
   removeFailedFiles: "Remove the files that failed first", attachmentsRefused: "Attachments refused",
   attachmentGone: "This attachment is no longer available", downloadFailed: "Download failed",
+  audit_customer_erasure_started: "Customer erasure started", audit_customer_erased: "Customer erased (GDPR)",
+  ev_customer_erased: "Customer's personal data erased", erasedBadge: "Erased",
+  customerErasedNote: "This customer's personal data was erased on {at}. Ticket numbers, dates and figures are kept.",
+  eraseTitle: "Erase personal data (GDPR)",
+  eraseHelp: "Removes the customer's names, addresses, chat ids, messages, notes and stored mail from every one of their tickets. Ticket numbers, dates, statuses and KPI figures stay. This cannot be undone.",
+  eraseTypePrompt: "Type {phrase} to confirm", eraseButton: "Erase this customer", erasing: "Erasing… {n} tickets so far",
+  customerErased: "Customer erased", erasedSubject: "(erased)", erasedContent: "(erased)",
+  erasedEventBody: "{events} events cleaned, {objects} stored files deleted, {outbox} notifications cleaned or cancelled",
 };

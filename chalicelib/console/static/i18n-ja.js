@@ -91,4 +91,12 @@ export default {
   uploadFailed: "アップロードに失敗しました", uploadsPending: "ファイルのアップロードが終わるまでお待ちください",
   removeFailedFiles: "失敗したファイルを先に外してください", attachmentsRefused: "添付ファイルを送れません",
   attachmentGone: "この添付ファイルはもうありません", downloadFailed: "ダウンロードに失敗しました",
+  audit_customer_erasure_started: "顧客データの消去を開始", audit_customer_erased: "顧客データを消去（GDPR）",
+  ev_customer_erased: "顧客の個人データを消去", erasedBadge: "消去済み",
+  customerErasedNote: "この顧客の個人データは{at}に消去されました。チケット番号・日時・集計値は残っています。",
+  eraseTitle: "個人データの消去（GDPR）",
+  eraseHelp: "この顧客のすべてのチケットから、氏名・アドレス・チャットID・メッセージ・メモ・保存したメールを削除します。チケット番号・日時・ステータス・KPIの数値は残ります。元に戻せません。",
+  eraseTypePrompt: "確認のため {phrase} と入力してください", eraseButton: "この顧客を消去", erasing: "消去中… これまでに{n}件のチケット",
+  customerErased: "顧客を消去しました", erasedSubject: "（消去済み）", erasedContent: "（消去済み）",
+  erasedEventBody: "イベント{events}件を消去、保存ファイル{objects}件を削除、通知{outbox}件を消去または取り消し",
 };

@@ -75,7 +75,7 @@ function row(tk, view, selected, onToggle) {
                    onclick: () => { location.hash = "#/ticket/" + tk.id; } },
     h("td", { class: "pick-cell" }, box),
     h("td", { "data-label": t("number") }, h("a", { href: "#/ticket/" + tk.id }, tk.number)),
-    h("td", { class: "subject", "data-label": t("subject") }, tk.subject,
+    h("td", { class: "subject", "data-label": t("subject") }, tk.erased_at ? t("erasedSubject") : tk.subject,
       (tk.tags || []).map((tag) => h("span", { class: "tag" }, tag))),
     h("td", { "data-label": t("customer") }, tk.customer.name || tk.customer.email || ""),
     h("td", { "data-label": t("status") }, tv("st", tk.status)),

@@ -8,6 +8,7 @@ const leaving = [];
 export const whoami = () => me;
 export const setMe = (value) => { me = value; };
 export const isManager = () => Boolean(me && (me.role === "supervisor" || me.role === "admin"));
+export const isAdmin = () => Boolean(me && me.role === "admin");
 
 /** Start a new page: run the clean-ups of the previous one; returns this page's number. */
 export function nextPage() {

@@ -120,7 +120,8 @@ export async function showTicket(id, message) {
   const noteBox = h("textarea", { id: "note-body", placeholder: t("notePlaceholder"), rows: 2 });
   app.replaceChildren(
     h("p", {}, h("a", { href: "#/view/all", id: "back" }, t("back"))),
-    h("h1", { id: "ticket-title" }, tk.number + " " + tk.subject),
+    h("h1", { id: "ticket-title" }, tk.number + " " + (tk.erased_at ? t("erasedSubject") : tk.subject),
+      tk.erased_at ? h("span", { class: "badge erased", id: "ticket-erased-badge" }, t("erasedBadge")) : null),
     h("div", { class: "panel" }, facts, controls(tk, people, depts, save), result),
     h("p", { id: "new-activity", class: "notice", hidden: true, role: "status" }),
     h("div", { class: "grid2" },

@@ -9,7 +9,7 @@ const FIELD_KIND = { status: "st", priority: "pr" };
 function who(ev) {
   const d = ev.data || {};
   if (ev.type === "message_out") return d.auto_reply ? t("autoReply") : agentName(d.agent) || d.agent_name || "";
-  if (ev.type === "message_in" || ev.type === "internal_message") return (d.from && (d.from.name || d.from.email)) || "";
+  if (ev.type === "message_in" || ev.type === "internal_message") return (d.from && (d.from.name || d.from.email)) || (d.erased ? t("actorCustomer") : "");
   const actor = ev.actor || "";
   if (actor.startsWith("agent:")) return agentName(actor.slice(6));
   if (actor.startsWith("system") || actor === "") return t("actorSystem");
@@ -30,8 +30,23 @@ function change(d) {
   return t("field_" + d.field) + ": " + show(d.from) + " → " + show(d.to);
 }
 
+function erasedCounts(counts) {
+  const c = counts || {};
+  return t("erasedEventBody", { events: c.events_scrubbed || 0, objects: c.objects_deleted || 0,
+    outbox: (c.outbox_cancelled || 0) + (c.outbox_scrubbed || 0) });
+}
+
 export function eventBody(ev) {
   const d = ev.data || {};
+  if (ev.type === "customer_erased") return erasedCounts(d.counts);
+  const body = contentOf(ev, d);
+  return d.erased && !body && CONTENT.has(ev.type) ? t("erasedContent") : body;
+}
+
+const CONTENT = new Set(["message_in", "internal_message", "message_out", "note", "delivery_failed",
+  "auto_reply_not_sent", "escalation_declined"]);
+
+function contentOf(ev, d) {
   switch (ev.type) {
     case "message_in": case "internal_message": case "message_out": return d.body_text || "";
     case "note": return d.body || "";
