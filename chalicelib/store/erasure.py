@@ -19,7 +19,7 @@ from ulid import ULID
 
 from chalicelib import privacy
 from chalicelib.errors import Conflict
-from chalicelib.store import audit, keys, outbox, raw, search
+from chalicelib.store import audit, files, keys, outbox, raw, search
 from chalicelib.store.models import (
     AuditItem,
     CustomerItem,
@@ -36,8 +36,6 @@ from chalicelib.store.tx import failed_conditions, transact_write
 
 ERASED_EVENT = "customer_erased"
 LEASE = timedelta(seconds=60)
-TICKET_ATTACHMENT_PREFIXES = ("attachments/{number}/", "outbound/{number}/")
-"""Per-ticket prefixes in the raw bucket (reply and inbound attachments) emptied with the ticket."""
 
 
 def _link_items(customer_id: str) -> list[IdentityItem]:
@@ -151,8 +149,7 @@ def _outbox(number: int, ids: set[str], unsent: list[OutboxItem], wanted: list[s
 
 def _bucket_objects(named: set[str], number: int) -> list[str]:
     found = set(named)
-    for prefix in TICKET_ATTACHMENT_PREFIXES:
-        found.update(raw.list_keys(prefix.format(number=number)))
+    found.update(raw.list_keys(files.ticket_prefix(number)))  # reply uploads and extracted inbound parts
     return sorted(found)
 
 
