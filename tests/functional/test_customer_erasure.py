@@ -267,3 +267,16 @@ def test_two_requests_never_erase_one_customer_at_once(client, agents, admin, ch
     assert erasure.claim(customers.get_customer(cid), "agent:other", {"values": [EMAIL]}, datetime.now(timezone.utc))
     busy = _erase(client, cid)
     assert busy.status_code == 409 and busy.json_body["error"] == "Conflict"
+
+
+def test_an_erased_ticket_stays_workable_and_answers_4xx_to_a_reply(client, agents, admin, channel_secrets):
+    _form(client, email=EMAIL, name=NAME)
+    ticket = client.http.get("/tickets/1", headers=auth()).json_body
+    assert _erase(client, ticket["customer"]["id"]).status_code == 200
+    last = client.http.get("/tickets/1", headers=auth()).json_body["timeline"][-1]["id"]
+    reply = client.http.post("/tickets/1/replies", headers={**auth(), **JSON},
+                             body=json.dumps({"body": "ご連絡ありがとうございます。", "last_seen_event_id": last}))
+    assert 400 <= reply.status_code < 500, reply.body
+    solved = client.http.patch("/tickets/1", headers={**auth(), **JSON}, body=json.dumps({"status": "solved"}))
+    assert solved.status_code == 200, solved.body  # agents can still close the work; the KPIs count it
+    assert client.http.get("/tickets?q=" + EMAIL, headers=auth()).json_body["tickets"] == []
