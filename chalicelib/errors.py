@@ -64,6 +64,10 @@ class Conflict(HelpdeskError):
         self.detail = detail or {}
 
 
+class PreconditionFailed(Conflict):
+    """``If-Match`` named a version whose sent fields someone else has changed since (412)."""
+
+
 class PresendFailed(HelpdeskError):
     """Pre-send checks found problems in an outbound message (422); ``problems`` lists them."""
 

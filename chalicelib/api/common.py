@@ -16,6 +16,7 @@ from chalicelib.errors import (
     Forbidden,
     HelpdeskError,
     NotFound,
+    PreconditionFailed,
     PresendFailed,
     Unauthorized,
     ValidationFailed,
@@ -36,6 +37,7 @@ _STATUS = [
     (Unauthorized, 401),
     (Forbidden, 403),
     (NotFound, 404),
+    (PreconditionFailed, 412),
     (Conflict, 409),
     (PresendFailed, 422),
 ]
@@ -67,6 +69,17 @@ def error_response(exc: Exception) -> Response:
             return json_response(body, status, headers)
     log.exception("unhandled error", exc_info=exc)
     return json_response({"error": "InternalError", "message": "internal error; it was logged"}, 500)
+
+
+def documented(**extra: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Decorator (below ``handles_errors``): OpenAPI details the code cannot show, e.g. headers.
+    ``parameters`` are added to the operation's, ``responses`` merged into its responses."""
+
+    def mark(view: Callable[..., Any]) -> Callable[..., Any]:
+        view.openapi = extra  # type: ignore[attr-defined]
+        return view
+
+    return mark
 
 
 def handles_errors(view: Callable[..., Any]) -> Callable[..., Any]:

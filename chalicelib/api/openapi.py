@@ -100,6 +100,10 @@ def operation(path: str, method: str, entry: Any) -> dict[str, Any]:
     if method == "POST":
         op["responses"]["201"] = {"description": "Created", "content": ok["content"]}
     op["security"] = [{"bearer": []}] if needs_agent(entry.view_function) else []
+    extra = getattr(inspect.unwrap(entry.view_function), "openapi", {})
+    if extra.get("parameters"):
+        op["parameters"] = [*op.get("parameters", []), *extra["parameters"]]
+    op["responses"].update(extra.get("responses", {}))
     return op
 
 

@@ -8,11 +8,12 @@ from typing import Any
 from chalice import Blueprint, Response
 
 from chalicelib import jsonbody, roles
-from chalicelib.api.common import authenticate, handles_errors, int_param, json_response
+from chalicelib.api.common import authenticate, documented, handles_errors, int_param, json_response
 from chalicelib.domain import Priority, Status, utcnow
 from chalicelib.errors import NotFound, ValidationFailed
 from chalicelib.lazy import LazyValidator, lazy_import
 
+field_conflicts = lazy_import("chalicelib.services.field_conflicts")
 flow = lazy_import("chalicelib.services.flow")
 search = lazy_import("chalicelib.services.search")
 presenter = lazy_import("chalicelib.services.presenter")
@@ -113,8 +114,14 @@ def parse_ticket_id(raw_id: str) -> int:
     return int(digits)
 
 
+_ETAG_HEADER = {"ETag": {"description": "the ticket's version; send it back in If-Match when changing fields",
+                        "schema": {"type": "string"}}}
+_JSON_OK = {"application/json": {"schema": {"type": "object"}}}
+
+
 @bp.route("/tickets/{ticket_id}", methods=["GET"])
 @handles_errors
+@documented(responses={"200": {"description": "OK", "headers": _ETAG_HEADER, "content": _JSON_OK}})
 def get_ticket(ticket_id: str):
     """One ticket with its timeline and the customer's identities."""
     request = bp.current_request
@@ -125,7 +132,8 @@ def get_ticket(ticket_id: str):
     body = presenter.present(ticket, utcnow(), lang)
     body["timeline"] = [tickets.event_to_dict(e) for e in tickets.get_timeline(number)]
     body["customer"]["identities"] = customers.list_identities(ticket.customer_id)
-    return json_response(body)
+    body["etag"] = field_conflicts.etag(ticket)
+    return json_response(body, headers={"ETag": body["etag"]})
 
 
 _LINE = r"^[^\x00-\x1f\x7f]+$"
@@ -156,17 +164,34 @@ def read_json(raw_body: bytes | None, validator: LazyValidator) -> dict[str, Any
 
 @bp.route("/tickets/{ticket_id}", methods=["PATCH"])
 @handles_errors
+@documented(
+    parameters=[{"name": "If-Match", "in": "header", "required": False, "schema": {"type": "string"},
+                 "description": "the ETag from GET: refuse (412) if someone else changed a sent field since"}],
+    responses={"200": {"description": "OK", "headers": _ETAG_HEADER, "content": _JSON_OK},
+               "412": {"description": "someone else changed a sent field since the If-Match version: "
+                                      "`changes` names who changed what, when; `etag` is the current one",
+                       "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}})
 def update_ticket(ticket_id: str) -> Response:
-    """Change status, priority, assignee, department or tags; triggers and SLA clocks follow."""
+    """Change status, priority, assignee, department or tags; triggers and SLA clocks follow.
+
+    Optional ``If-Match: <ETag from GET>``: 412 naming who changed what, when, if someone else
+    changed one of the sent fields since (see ``services.field_conflicts``); without it the last
+    writer wins. The answer carries the new ``ETag``."""
     request = bp.current_request
     agent = authenticate(request)
     number = parse_ticket_id(ticket_id)
     change = read_json(request.raw_body, _patch_validator)
+    if_match = (request.headers or {}).get("if-match")
+    actor = f"agent:{agent.agent_id}"
 
     def mutate(fields: dict[str, Any], ticket: Any) -> None:
+        if if_match is not None:
+            field_conflicts.ensure_current(ticket, if_match, change, actor)
         if "assignee" in change and not roles.may_assign(agent, ticket.assignee, change["assignee"]):
             roles.ensure(agent, "reassign")
         fields.update(change)
 
-    changed = flow.change_ticket(number, mutate, actor=f"agent:{agent.agent_id}", now=utcnow())
-    return json_response(presenter.present(changed.ticket, utcnow()))
+    changed = flow.change_ticket(number, mutate, actor=actor, now=utcnow())
+    body = presenter.present(changed.ticket, utcnow())
+    body["etag"] = field_conflicts.etag(changed.ticket)
+    return json_response(body, headers={"ETag": body["etag"]})

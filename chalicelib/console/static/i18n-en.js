@@ -19,6 +19,8 @@ export default {
   forbidden: "You are not allowed to do that", invalid: "Please check the fields",
   back: "← Back to the list", timeline: "Timeline", notes: "Internal notes", addNote: "Add note",
   notePlaceholder: "Internal note (never sent to the customer)", noteAdded: "Note added", saved: "Saved",
+  fieldConflictOne: "{who} changed this first ({at}): {change}.",
+  fieldConflictAfter: "Your change was not applied. Showing the latest; make it again if it is still needed.",
   add: "Add", addTag: "Add a tag", removeTag: "Remove tag", conflict: "Someone else changed this first. Showing the latest.",
   claim: "I'm replying", release: "Release", claimBy: "{name} is replying (since {since})",
   claimConflict: "{name} is replying (since {since}). You cannot send now.", noClaim: "Nobody is replying",

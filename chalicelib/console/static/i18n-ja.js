@@ -19,6 +19,8 @@ export default {
   forbidden: "この操作をする権限がありません", invalid: "入力内容を確認してください",
   back: "← 一覧へ", timeline: "タイムライン", notes: "社内メモ", addNote: "メモを追加",
   notePlaceholder: "社内メモ (お客様には送信されません)", noteAdded: "メモを追加しました", saved: "保存しました",
+  fieldConflictOne: "{who} が先に変更しました ({at}): {change}。",
+  fieldConflictAfter: "あなたの変更は反映されていません。最新の内容を表示しています。必要ならもう一度変更してください。",
   add: "追加", addTag: "タグを追加", removeTag: "タグを外す", conflict: "他の人が先に変更しました。最新の内容を表示しています。",
   claim: "返信を担当する", release: "担当を外す", claimBy: "{name} さんが返信中です ({since} から)",
   claimConflict: "{name} さんが返信中です ({since} から)。送信はできません。", noClaim: "返信中の担当者はいません",

@@ -8,7 +8,7 @@ import { PRIORITIES, STATUSES } from "./queue.js";
 import { replyBox } from "./reply.js";
 import { metricList } from "./sla.js";
 import { onLeave, pageNumber, still } from "./state.js";
-import { renderTimeline } from "./timeline.js";
+import { change as changeText, renderTimeline, who } from "./timeline.js";
 
 const POLL_MS = 4000;
 
@@ -17,6 +17,14 @@ export function conflictText(err) {
   if (b.claim) return t("claimConflict", { name: b.claim.name, since: fmtTime(b.claim.since) });
   if (b.newer_events) return t("newer");
   return t("conflict");
+}
+
+/** The 412 of a field change made on a stale view: who changed what, when; then that it was not applied. */
+export function fieldConflictText(err) {
+  const changes = ((err && err.body) || {}).changes || [];
+  const lines = changes.map((c) => t("fieldConflictOne", { who: who({ actor: c.by }), at: fmtTime(c.at),
+    change: changeText(c) }));
+  return [...(lines.length ? lines : [t("conflict")]), t("fieldConflictAfter")].join(" ");
 }
 
 function controls(tk, people, depts, save) {
@@ -100,9 +108,10 @@ export async function showTicket(id, message) {
   const result = h("p", { id: "ctl-result", role: "status", class: "notice" }, message || "");
   async function save(change) {
     try {
-      await api(path, { method: "PATCH", json: change });
+      await api(path, { method: "PATCH", json: change, headers: { "If-Match": tk.etag } });
       reload(t("saved"));
     } catch (err) {
+      if (err instanceof ApiError && err.status === 412) { reload(fieldConflictText(err)); return; }
       result.textContent = err instanceof ApiError && err.status === 409 ? conflictText(err) : err.message;
     }
   }

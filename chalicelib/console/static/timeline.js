@@ -6,7 +6,8 @@ import { fmtTime, quote, t, tv } from "./i18n.js";
 
 const FIELD_KIND = { status: "st", priority: "pr" };
 
-function who(ev) {
+/** Who did an event, by name. */
+export function who(ev) {
   const d = ev.data || {};
   if (ev.type === "message_out") return d.auto_reply ? t("autoReply") : agentName(d.agent) || d.agent_name || "";
   if (ev.type === "message_in" || ev.type === "internal_message") return (d.from && (d.from.name || d.from.email)) || (d.erased ? t("actorCustomer") : "");
@@ -18,7 +19,8 @@ function who(ev) {
   return actor;
 }
 
-function change(d) {
+/** A field change ({field, from, to}) in words: "Priority: Normal → High". */
+export function change(d) {
   if (d.field === "tags") {
     const from = new Set(d.from || []), to = new Set(d.to || []);
     const added = [...to].filter((x) => !from.has(x)), removed = [...from].filter((x) => !to.has(x));
