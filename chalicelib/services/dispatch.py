@@ -30,6 +30,7 @@ from chalicelib.domain import Notification
 from chalicelib.log import correlate
 from chalicelib.plugin_manager import get_plugin_manager
 from chalicelib.secrets import get_secret
+from chalicelib.services import auto_replies
 from chalicelib.store import outbox as store_outbox
 from chalicelib.store.changes import append_events, event_items
 from chalicelib.store.models import OutboxItem
@@ -126,6 +127,8 @@ def deliver(outbox_id: str, now: datetime, policy: RetryPolicy | None = None) ->
         if not store_outbox.is_due(item, now) or not store_outbox.claim(item, now, policy.lease_s):
             return None
         with correlate(ticket_id=int(item.ticket_id) if item.ticket_id is not None else None):
+            if auto_replies.is_auto_reply(item):  # to the customer, through the ticket's channel
+                return auto_replies.deliver_claimed(item, now, policy)
             return _record(item, attempt(item), now, policy)
 
 
@@ -170,7 +173,10 @@ def deliver_held(items: Iterable[OutboxItem], now: datetime) -> None:
         try:
             with correlate(outbox_id=item.outbox_id,
                            ticket_id=int(item.ticket_id) if item.ticket_id is not None else None):
-                _record(item, attempt(item), now, policy)
+                if auto_replies.is_auto_reply(item):
+                    auto_replies.deliver_claimed(item, now, policy)
+                else:
+                    _record(item, attempt(item), now, policy)
         except Exception:
             log.exception("fast-path delivery of outbox item %s failed; the schedule retries it", item.outbox_id)
 

@@ -10,9 +10,11 @@ the firing. A notification that cannot be prepared (nobody in the role, no
 address, no such target, a template error) is written as a ``failed`` item
 with a ``notification_failed`` timeline event: nothing fails silently.
 
-After the commit, ``run_effects`` attempts the queued notifications at once
-(the fast path; the dispatch schedule delivers anything it leaves) and sends
-``auto_reply`` effects through the ticket's channel plugin.
+``auto_reply`` effects are queued the same way (``services.auto_replies``). After
+the commit of an agent's change or the sweep, ``run_effects`` attempts the
+queued items at once (the fast path; the dispatch schedule delivers anything it
+leaves). Ingest commits and answers: its items wait for the dispatch job, so no
+mail is sent inside a webhook's answer.
 """
 
 from __future__ import annotations
@@ -30,7 +32,6 @@ from chalicelib import templates
 from chalicelib.directory import Directory, load_directory
 from chalicelib.plugin_manager import get_plugin_manager, notification_targets
 from chalicelib.recipients import resolve
-from chalicelib.secrets import get_secret
 from chalicelib.services import dispatch, outbound
 from chalicelib.services.runtime import get_runtime
 from chalicelib.settings import get_settings
@@ -235,49 +236,20 @@ def _queue_late(ticket: TicketItem, effects: list[dict[str, Any]], now: datetime
 
 
 def run_effects(ticket: TicketItem, effects: list[dict[str, Any]], now: datetime) -> list[dict[str, Any]]:
-    """After commit: attempt the queued notifications (fast path) and send auto-replies.
+    """After commit: attempt the queued notifications and auto-replies (fast path).
 
-    Returns timeline events for the auto-replies (and for notifications that
-    could not even be queued); the outbox puts each notification's own outcome
-    on the timeline when it is sent or fails.
+    Returns timeline events for notifications that could not even be queued (and auto-replies
+    that had not been queued: ``auto_replies.queue`` runs before the commit on every path of the
+    service); the outbox puts each item's own outcome on the timeline when it is sent or fails.
     """
+    from chalicelib.services import auto_replies
+
     events = _queue_late(ticket, effects, now)
+    late = [e for e in effects if e.get("type") == "auto_reply" and store_outbox.EFFECT_KEY not in e]
+    events += auto_replies.queue(ticket, late, now)
+    for item in store_outbox.attached(late):
+        store_outbox.put_new(item)
     queued = store_outbox.attached(effects)
     dispatch.deliver_held([i for i in queued if store_outbox.held(i)], now)
     dispatch.deliver_now([i.outbox_id for i in queued if not store_outbox.held(i)], now)
-    for effect in effects:
-        if effect.get("type") != "auto_reply":
-            continue
-        try:
-            lang = str(effect.get("lang") or customer_lang(ticket))
-            rendered = render_for(None, effect, template_context(ticket, effect, now, lang), lang)
-            events.append(_auto_reply(ticket, effect, rendered, now))
-        except Exception as exc:
-            log.exception("auto-reply of rule %s failed", effect.get("rule_id"))
-            events.append({"type": "effect_failed", "data": {"rule_id": effect.get("rule_id"),
-                                                             "effect": effect["type"], "error": str(exc)}})
     return events
-
-
-def _auto_reply(ticket: TicketItem, effect: Mapping[str, Any], rendered: templates.Rendered,
-                now: datetime) -> dict[str, Any]:
-    """Send a rule's auto-reply like an agent reply: threaded, checked before it goes, ids recorded."""
-    msg = outbound.to_customer(ticket, ticket.customer_email or "", rendered.subject, rendered.body,
-                               rule_id=effect.get("rule_id"), auto_reply=True)
-    data = {"rule_id": effect.get("rule_id"), "subject": rendered.subject, "body_text": rendered.body,
-            "to": msg.to, "auto_reply": True}
-    refusal = outbound.automatic_send_refusal(ticket, msg.to)
-    if refusal:  # the hard guard: never an automatic mail to a robot, to nobody, or in answer to a robot
-        log.info("auto-reply of rule %s on ticket %s not sent: %s", effect.get("rule_id"), ticket.number, refusal)
-        return {"type": "auto_reply_not_sent", "data": {**data, "error": refusal, "guard": "machine_mail"}}
-    problems = outbound.blocking(outbound.check_draft(ticket, rendered.body, msg.to, rendered.subject))
-    if problems:
-        return {"type": "auto_reply_not_sent", "data": {**data, "problems": [p.to_dict() for p in problems],
-                                                        "error": "pre-send checks failed"}}
-    result = get_plugin_manager().hook.helpdesk_send_message(message=msg, get_secret=get_secret)
-    if result is None:
-        return {"type": "auto_reply_not_sent",
-                "data": {**data, "error": f"no plugin sends on channel {ticket.channel!r}"}}
-    ids = outbound.record_sent(int(ticket.number), result, now, msg)
-    return {"type": "message_out", "data": {**data, "state": "sent", "provider_message_id": result.provider_message_id,
-                                            "message_ids": ids}}

@@ -17,7 +17,7 @@ from typing import Any
 from chalicelib.backoff import retry_policy
 from chalicelib.domain import InboundMessage
 from chalicelib.errors import Conflict
-from chalicelib.services import decide
+from chalicelib.services import auto_replies, decide
 from chalicelib.services import effects as effects_service
 from chalicelib.services.decide import Extra
 from chalicelib.services.document import customer_fields
@@ -41,7 +41,9 @@ def prepare_new_ticket(customer_item: Any) -> tickets.Prepare:
         plan = decide.creation_plan(store_changes.ticket_fields(ticket), customer_fields(customer_item),
                                     first_event, now, get_runtime())
         store_changes.apply_fields(ticket, plan.fields, now)
-        return plan.events + effects_service.queue_notifications(ticket, plan.effects, now), plan.effects
+        failures = effects_service.queue_notifications(ticket, plan.effects, now)
+        failures += auto_replies.queue(ticket, plan.effects, now, customer=customer_item, first_event=first_event)
+        return plan.events + failures, plan.effects
 
     return prepare
 
@@ -58,6 +60,7 @@ def prepare_message(customer_item: Any, msg: InboundMessage) -> tickets.Prepare:
                                    event["id"], now, get_runtime())
         store_changes.apply_fields(ticket, plan.fields, now)
         failures = effects_service.queue_notifications(ticket, plan.effects, now)
+        failures += auto_replies.queue(ticket, plan.effects, now, customer=customer_item)
         return plan.events + failures, plan.effects
 
     return prepare
@@ -67,7 +70,7 @@ def _commit(ticket: TicketItem, events: list[dict[str, Any]], firing_keys: list[
             effects: list[dict[str, Any]], now: datetime, actor: str, items: list[Any] | None = None) -> list[Any]:
     """Queue the notify effects into the outbox and commit them with the change (and ``items``), in one
     transaction."""
-    failures = effects_service.queue_notifications(ticket, effects, now)
+    failures = effects_service.queue_notifications(ticket, effects, now) + auto_replies.queue(ticket, effects, now)
     queued = store_outbox.attached(effects)
     policy = retry_policy()
     if policy.fast_path:  # written leased to this process: sent right after the commit, no claim needed
@@ -77,8 +80,9 @@ def _commit(ticket: TicketItem, events: list[dict[str, Any]], firing_keys: list[
 
 
 def run_effects(ticket: TicketItem, planned: list[dict[str, Any]], now: datetime, actor: str = "system") -> None:
-    """After commit: attempt the queued notifications (fast path) and send auto-replies, putting
-    their outcomes on the timeline. Notifications are already durable in the outbox."""
+    """After commit: attempt the queued notifications and auto-replies (fast path), putting what could
+    not be queued on the timeline. Both are already durable in the outbox. Ingest does not call
+    this: its items are delivered by the dispatch job, outside the webhook's answer."""
     if not planned:
         return
     outcomes = effects_service.run_effects(ticket, planned, now)

@@ -20,7 +20,7 @@ from chalicelib.plugin_manager import channel_names, get_plugin_manager
 from chalicelib.secrets import get_secret
 from chalicelib.services import flow, mail_events, thread_match
 from chalicelib.settings import get_settings
-from chalicelib.store import customers, raw, tickets
+from chalicelib.store import customers, inbound, raw, tickets
 
 log = logging.getLogger(__name__)
 THREAD_ATTEMPTS = 5
@@ -106,41 +106,54 @@ def ingest_stored(channel: str, raw_ref: str, body: bytes, now: datetime) -> Del
 
 def ingest_message(msg: InboundMessage, *, raw_ref: str | None, now: datetime) -> tickets.IngestResult:
     """Record one inbound message once: find or create the customer, thread it into an
-    existing ticket or start a new one, then carry out what the rules decided."""
-    earlier = tickets.find_duplicate(msg.dedupe_key, now)
-    if earlier:
-        return earlier
-    if is_staff_reply(msg):
-        staff = dataclasses.replace(msg, internal=True)
-        ticket = thread_match.find_ticket(staff, "", now)
-        if ticket is not None:
-            return _append(ticket, staff, None, raw_ref, now)
-    customer = customers.find_or_create_customer(
-        msg.sender.identity_kind,
-        msg.sender.identity_value,
-        name=msg.sender.name,
-        email=msg.sender.email,
-        now=now,
-    )
+    existing ticket or start a new one, with what the rules decided, in one transaction.
+
+    Requests: one batch read (dedupe record, sender identity, references), one more only
+    when there is a customer or a ticket to read, the ticket number for a new ticket, and
+    the transaction. Notifications and auto-replies are queued in that transaction; the
+    dispatch job delivers them, so nothing is sent inside the webhook's answer.
+    """
+    claimed = thread_match.claims(msg)
+    identity = (msg.sender.identity_kind, msg.sender.identity_value)
+    staff = dataclasses.replace(msg, internal=True) if is_staff_reply(msg) else None
     for _attempt in range(THREAD_ATTEMPTS):
-        match = thread_match.find(msg, customer.customer_id, now)
-        if match.ticket is not None:
-            result = _append(match.ticket, msg, customer, raw_ref, now)
-            break
+        known = inbound.first_read(msg.dedupe_key, identity, claimed, now)
+        if known.duplicate is not None:
+            return known.duplicate
+        numbers = thread_match.candidates(msg, known.owners)
+        customer, headers = (inbound.second_read(known.customer_id, numbers) if known.customer_id or numbers
+                             else (None, {}))
+        if staff is not None:
+            match = thread_match.choose(staff, "", known.owners, headers, now)
+            if match.ticket is not None:
+                return _log(msg, _append(match.ticket, staff, None, None, raw_ref, now))
+        new = None
+        if customer is None and known.customer_id:  # a pointer without its record: the old repair path
+            customer = customers.find_or_create_customer(*identity, name=msg.sender.name, email=msg.sender.email,
+                                                         now=now)
+        elif customer is None:
+            new = customers.new_customer(*identity, name=msg.sender.name, email=msg.sender.email, now=now)
+            customer = new.item
+        match = thread_match.choose(msg, customer.customer_id, known.owners, headers, now)
         try:
+            if match.ticket is not None:
+                return _log(msg, _append(match.ticket, msg, customer, new, raw_ref, now))
             result = tickets.create_ticket(msg, customer, now=now, raw_ref=raw_ref,
                                            prepare=flow.prepare_new_ticket(customer),
-                                           claims=thread_match.claims(msg), owners=match.owners)
+                                           claims=claimed, owners=match.owners, new_customer=new)
         except tickets.ThreadClaimed:
             log.info("%s: a concurrent delivery started this conversation's ticket; joining it", msg.dedupe_key)
             continue  # the winner's ticket owns the conversation now: thread into it
-        if result.created and result.ticket is not None:
-            flow.run_effects(result.ticket, result.effects, now)
-        break
-    else:
-        raise Conflict(f"could not thread {msg.dedupe_key}: its conversation kept changing")
-    if result.created and not result.duplicate:
-        metrics.count("TicketsCreated", channel=msg.channel)
+        except tickets.SenderClaimed:
+            log.info("%s: a concurrent delivery created this sender's customer; using it", msg.dedupe_key)
+            continue
+        if result.created and not result.duplicate:
+            metrics.count("TicketsCreated", channel=msg.channel)
+        return _log(msg, result)
+    raise Conflict(f"could not thread {msg.dedupe_key}: its conversation kept changing")
+
+
+def _log(msg: InboundMessage, result: tickets.IngestResult) -> tickets.IngestResult:
     with correlate(ticket_id=result.ticket_id):
         log.info(
             "ingested %s message %s -> ticket %s%s",
@@ -157,19 +170,20 @@ def is_staff_reply(msg: InboundMessage) -> bool:
     return load_directory(get_settings().rules_dir).contact_by_email(msg.sender.email) is not None
 
 
-def _append(ticket: Any, msg: InboundMessage, customer: Any, raw_ref: str | None, now: datetime
+def _append(ticket: Any, msg: InboundMessage, customer: Any, new: Any, raw_ref: str | None, now: datetime
             ) -> tickets.IngestResult:
-    """Append with optimistic retries: a burst of messages on one conversation all land, one at a time."""
+    """Append with optimistic retries: a burst of messages on one conversation all land, one at a time.
+    ``new``: the sender's customer, created in the same transaction (``SenderClaimed`` if a concurrent
+    delivery created it first: the caller reads again)."""
     for attempt in range(APPEND_ATTEMPTS):
         if attempt:
             time.sleep(random.uniform(0, min(0.4, 0.01 * 2 ** attempt)))  # jittered backoff
             ticket = tickets.get_ticket(int(ticket.number))
         try:
-            result = tickets.append_message(ticket, msg, now=now, raw_ref=raw_ref,
-                                            prepare=flow.prepare_message(customer, msg))
+            return tickets.append_message(ticket, msg, now=now, raw_ref=raw_ref, new_customer=new,
+                                          prepare=flow.prepare_message(customer, msg))
+        except tickets.SenderClaimed:
+            raise
         except Conflict:
             continue
-        if not result.duplicate and result.ticket is not None:
-            flow.run_effects(result.ticket, result.effects, now)
-        return result
     raise Conflict(f"could not record {msg.dedupe_key}: the ticket kept changing")

@@ -49,12 +49,24 @@ def to_customer(ticket: TicketItem, to: str, subject: str, body: str, *, timelin
                                                      "reply_target": reply_target(timeline, ticket.channel)})
 
 
+def sent_refs(ticket_id: int, send_result: SendResult, now: datetime,
+              message: OutboundMessage | None = None) -> tuple[list[str], list[Any]]:
+    """The ids a reply to the sent message may quote, and their REF items (to write with the record
+    of the send, in the same request)."""
+    ids = outbound_refs(send_result, message)
+    return ids, [threads.ref_item("msg", ref, ticket_id, now) for ref in dict.fromkeys(ids)]
+
+
 def record_sent(ticket_id: int, send_result: SendResult, now: datetime,
                 message: OutboundMessage | None = None) -> list[str]:
-    """Write a REF item per id of the sent message (idempotent); returns the ids."""
-    ids = outbound_refs(send_result, message)
-    for ref in ids:
-        threads.ref_item("msg", ref, ticket_id, now).save()
+    """Write the REF items of every id of the sent message in one batch request (idempotent);
+    returns the ids."""
+    from chalicelib.store.models import RefItem
+
+    ids, items = sent_refs(ticket_id, send_result, now, message)
+    with RefItem.batch_write() as batch:
+        for item in items:
+            batch.save(item)
     return ids
 
 

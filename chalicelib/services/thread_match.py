@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -51,22 +52,33 @@ def claims(msg: InboundMessage) -> list[tuple[str, str]]:
     return list(dict.fromkeys(refs))
 
 
-def find(msg: InboundMessage, customer_id: str, now: datetime) -> Match:
-    """The ticket to append to: by message references (or a reply that named this message first),
+def candidates(msg: InboundMessage, owners: Mapping[tuple[str, str], int]) -> list[int]:
+    """Every ticket ``choose`` may pick, given who owns the references: read their headers together."""
+    wanted = threads.lookup_refs(msg.references)
+    found = [next((owners[("msg", r)] for r in reversed(wanted) if ("msg", r) in owners), None),
+             next((owners[("msg", m)] for m in msg.message_ids if ("msg", m) in owners), None),
+             msg.ticket_hint, owners.get(("thread", msg.thread_key)) if msg.thread_key else None]
+    return list(dict.fromkeys(n for n in found if n is not None))
+
+
+def choose(msg: InboundMessage, customer_id: str, owners: Mapping[tuple[str, str], int],
+           headers: Mapping[int, TicketItem], now: datetime) -> Match:
+    """The ticket to append to, from references already read (``owners``) and the headers of the
+    ``candidates`` (``headers``): by message references (or a reply that named this message first),
     quoted number (same customer only), conversation key, then (if asked) the customer's recent active
-    ticket with the same subject. One batch read for every reference."""
-    owners = threads.owners(claims(msg))
+    ticket with the same subject (one Query)."""
+    owners = dict(owners)
     wanted = threads.lookup_refs(msg.references)
     number = next((owners[("msg", r)] for r in reversed(wanted) if ("msg", r) in owners), None)
     if number is None:
         number = next((owners[("msg", m)] for m in msg.message_ids if ("msg", m) in owners), None)
-    found = _get(number)
+    found = headers.get(number) if number is not None else None
     if found is None and msg.ticket_hint is not None:
-        hinted = _get(msg.ticket_hint)
+        hinted = headers.get(msg.ticket_hint)
         if hinted is not None and (hinted.customer_id == customer_id or msg.internal):
             found = hinted
-    if found is None and msg.thread_key:
-        found = _get(owners.get(("thread", msg.thread_key)))
+    if found is None and msg.thread_key and ("thread", msg.thread_key) in owners:
+        found = headers.get(owners[("thread", msg.thread_key)])
     if found is not None:
         return Match(found if accepts(found, msg, now) else None, owners)
     if msg.match_subject and msg.subject:
@@ -75,6 +87,14 @@ def find(msg: InboundMessage, customer_id: str, now: datetime) -> Match:
             if t.status in _ACTIVE and threads.normalize_subject(t.subject) == wanted_subject:
                 return Match(t, owners)
     return Match(None, owners)
+
+
+def find(msg: InboundMessage, customer_id: str, now: datetime) -> Match:
+    """The ticket to append to (see ``choose``): one batch read for every reference, one for the headers."""
+    owners = threads.owners(claims(msg))
+    numbers = candidates(msg, owners)
+    headers = {n: t for n in numbers if (t := _get(n)) is not None}
+    return choose(msg, customer_id, owners, headers, now)
 
 
 def find_ticket(msg: InboundMessage, customer_id: str, now: datetime) -> TicketItem | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -62,6 +63,39 @@ def find_customer_id(kind: str, value: str) -> str | None:
     return ident.customer_id
 
 
+@dataclass(frozen=True)
+class NewCustomer:
+    """A customer not yet stored, with its identity pointer and link: written with the first ticket
+    change it makes (``stage``), so a new sender costs no request of its own."""
+
+    item: CustomerItem
+    identity: IdentityItem
+    link: IdentityItem
+
+    def stage(self, tw: Any) -> None:
+        """Add the three puts to a transaction; it is cancelled when the identity (or the id) exists."""
+        tw.save(self.item, condition=CustomerItem.pk.does_not_exist())
+        tw.save(self.identity, condition=IdentityItem.pk.does_not_exist())
+        tw.save(self.link)
+
+
+def new_customer(kind: str, value: str, *, name: str, email: str, now: datetime) -> NewCustomer:
+    """The items of a new customer owning the identity ``kind``/``value`` (nothing is written)."""
+    value = normalize_identity(kind, value)
+    customer_id = str(ULID())
+    customer = CustomerItem(keys.customer_pk(customer_id), CUSTOMER_SK, customer_id=customer_id,
+                            name=name or None, email=email or None, created_at=now)
+    ident = IdentityItem(keys.identity_pk(kind, value), IDENTITY_SK, customer_id=customer_id, kind=kind, value=value)
+    link = IdentityItem(keys.customer_pk(customer_id), f"{IDENTITY_SK}#{keys.identity_key(kind, value)}",
+                        customer_id=customer_id, kind=kind, value=value)
+    return NewCustomer(customer, ident, link)
+
+
+def identity_key_of(kind: str, value: str) -> tuple[str, str]:
+    """Table key of the identity pointer of ``kind``/``value``."""
+    return keys.identity_pk(kind, normalize_identity(kind, value)), IDENTITY_SK
+
+
 def find_or_create_customer(
     kind: str, value: str, *, name: str, email: str, now: datetime
 ) -> CustomerItem:
@@ -76,30 +110,11 @@ def find_or_create_customer(
         customer = resolve_customer(existing)
         if customer is not None:
             return customer
-    customer_id = str(ULID())
-    customer = CustomerItem(
-        keys.customer_pk(customer_id),
-        CUSTOMER_SK,
-        customer_id=customer_id,
-        name=name or None,
-        email=email or None,
-        created_at=now,
-    )
-    ident = IdentityItem(
-        keys.identity_pk(kind, value), IDENTITY_SK, customer_id=customer_id, kind=kind, value=value
-    )
-    link = IdentityItem(
-        keys.customer_pk(customer_id),
-        f"{IDENTITY_SK}#{keys.identity_key(kind, value)}",
-        customer_id=customer_id,
-        kind=kind,
-        value=value,
-    )
+    new = new_customer(kind, value, name=name, email=email, now=now)
+    customer = new.item
     try:
         with transact_write() as tw:
-            tw.save(customer, condition=CustomerItem.pk.does_not_exist())
-            tw.save(ident, condition=IdentityItem.pk.does_not_exist())
-            tw.save(link)
+            new.stage(tw)
     except TransactWriteError as err:
         if not any(failed_conditions(err)):
             raise

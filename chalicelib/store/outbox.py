@@ -92,6 +92,16 @@ def held(item: OutboxItem) -> bool:
     return bool(getattr(item, "lease_held", False))
 
 
+def unique(items: Iterable[OutboxItem]) -> list[OutboxItem]:
+    """One item per key (a transaction may hold an item once), without reading: for changes whose
+    firings are keyed by an event id made in this request (ingest), no earlier item can exist, and
+    ``save_new``'s condition covers the impossible case."""
+    out: dict[str, OutboxItem] = {}
+    for item in items:
+        out.setdefault(item.pk, item)
+    return list(out.values())
+
+
 def save_new(tw: TransactWrite, items: Iterable[OutboxItem]) -> None:
     """Add puts to a transaction that fail (cancelling it) if an item with the same key exists."""
     for item in items:
@@ -157,6 +167,13 @@ def _log(item: OutboxItem, now: datetime, outcome: str) -> list[dict[str, Any]]:
     return [*(item.attempt_log or []), entry][-ATTEMPT_LOG_SIZE:]
 
 
+def sent_actions(item: OutboxItem, now: datetime, detail: str) -> list[Any]:
+    """The update that makes an item ``sent`` (for a transaction that records the send with it)."""
+    return [OutboxItem.outbox_state.set(SENT), OutboxItem.state_at.set(epoch(now)), OutboxItem.detail.set(detail),
+            OutboxItem.sent_at.set(now), OutboxItem.updated_at.set(now),
+            OutboxItem.attempt_log.set(_log(item, now, "sent")), OutboxItem.expires_at.set(now + SENT_RETENTION)]
+
+
 def _update_with_event(item: OutboxItem, actions: list[Any], event: Any) -> bool:
     """``_update`` and, in the same transaction, the timeline event telling it (one request)."""
     if event is None:
@@ -177,10 +194,7 @@ def _update_with_event(item: OutboxItem, actions: list[Any], event: Any) -> bool
 def mark_sent(item: OutboxItem, now: datetime, detail: str, event: Any = None) -> bool:
     """The attempt succeeded: ``sent`` (kept ``SENT_RETENTION``, then expired by TTL); ``event``
     (the ``notification_sent`` timeline item) is written with it."""
-    return _update_with_event(item, [
-        OutboxItem.outbox_state.set(SENT), OutboxItem.state_at.set(epoch(now)), OutboxItem.detail.set(detail),
-        OutboxItem.sent_at.set(now), OutboxItem.updated_at.set(now),
-        OutboxItem.attempt_log.set(_log(item, now, "sent")), OutboxItem.expires_at.set(now + SENT_RETENTION)], event)
+    return _update_with_event(item, sent_actions(item, now, detail), event)
 
 
 def mark_retry(item: OutboxItem, now: datetime, retry_at: datetime, error: str) -> bool:

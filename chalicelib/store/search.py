@@ -79,6 +79,13 @@ def stage(tw: Any, ticket: TicketItem, *, created: bool = False) -> None:
         tw.delete(_posting(tag_term(tag), ticket))
 
 
+def staged_count(ticket: TicketItem, *, created: bool = False) -> int:
+    """How many items ``stage`` would add to a transaction."""
+    before = set() if created else set(getattr(ticket, "indexed_tags", frozenset()))
+    after = set(ticket.tags or ())
+    return (len(subject_terms(ticket.subject)) if created else 0) + len(after - before) + len(before - after)
+
+
 def committed(ticket: TicketItem) -> None:
     """After a successful commit the stored tags are the ticket's tags."""
     ticket.indexed_tags = frozenset(ticket.tags or ())

@@ -13,9 +13,10 @@ from ulid import ULID
 from chalicelib.domain import EventType, InboundMessage, Priority, Status
 from chalicelib.errors import Conflict, NotFound
 from chalicelib.store import keys, outbox, search
+from chalicelib.store.customers import NewCustomer
 from chalicelib.store.models import CounterItem, CustomerItem, DedupeItem, EventItem, RefItem, TicketItem
 from chalicelib.store.threads import ref_item
-from chalicelib.store.tx import failed_conditions, transact_write
+from chalicelib.store.tx import MAX_TRANSACTION_ITEMS, failed_conditions, failed_keys, transact_write
 
 DEDUPE_SK = "DEDUPE"
 DEDUPE_RETENTION = timedelta(days=90)
@@ -85,26 +86,36 @@ class ThreadClaimed(Conflict):
     """Another delivery started a ticket for this conversation or thread first: join that one."""
 
 
+class SenderClaimed(Conflict):
+    """A concurrent delivery created the customer of this sender first: use that customer."""
+
+
+def _dedupe_condition(now: datetime) -> Any:
+    return DedupeItem.pk.does_not_exist() | (DedupeItem.valid_until < int(now.timestamp()))
+
+
 def create_ticket(
     msg: InboundMessage, customer: CustomerItem, *, now: datetime, raw_ref: str | None,
     prepare: Prepare | None = None, claims: Iterable[tuple[str, str]] = (),
-    owners: Mapping[tuple[str, str], int] | None = None,
+    owners: Mapping[tuple[str, str], int] | None = None, new_customer: NewCustomer | None = None,
 ) -> IngestResult:
     """Create a ticket with its first message, exactly once per ``msg.dedupe_key``.
 
-    Dedupe record, header, first event and what ``prepare`` adds (rule events,
-    SLA fields, queued notifications) are written in one transaction, so a
-    crash leaves nothing half-written and a retry of the same delivery (even a
-    concurrent one) returns the ticket the first delivery made.
+    Dedupe record, header, first event, the new customer (``new_customer``: its
+    record and identity, conditional on the identity being new) and what
+    ``prepare`` adds (rule events, SLA fields, queued notifications and
+    auto-replies) are written in one transaction, so a crash leaves nothing
+    half-written and a retry of the same delivery (even a concurrent one) returns
+    the ticket the first delivery made. The caller has checked the dedupe record
+    already (``find_duplicate``, or the ingest batch read); a stale check only costs
+    the cancelled transaction and one read.
 
     The references in ``claims`` (the conversation, the message's ids and the ids it answers) are
     written on condition that they still point where ``owners`` said (nowhere, or a ticket that could
     not take the message): when a concurrent first message of the same conversation won,
-    ``ThreadClaimed`` is raised and the caller threads the message into the winner's ticket.
+    ``ThreadClaimed`` is raised and the caller threads the message into the winner's ticket;
+    ``SenderClaimed`` when a concurrent delivery created this sender's customer first.
     """
-    earlier = find_duplicate(msg.dedupe_key, now)
-    if earlier:
-        return earlier
     number = allocate_ticket_number()
     event = _message_event(number, msg, raw_ref)
     ticket = TicketItem(
@@ -134,43 +145,57 @@ def create_ticket(
     dedupe = _dedupe_item(msg, number, event.event_id, now)
     claimed = list(dict.fromkeys([*claims, *_ref_keys(msg)]))
     known = owners or {}
+    notifications = outbox.unique(outbox.attached(effects))
+    core = 3 + len(extra) + len(notifications) + search.staged_count(ticket, created=True)
+    claimed = fit_claims(claimed, msg, MAX_TRANSACTION_ITEMS - core - (3 if new_customer else 0))
     refs = [(ref_item(kind, value, number, now), known.get((kind, value))) for kind, value in claimed]
-    notifications = outbox.fresh(outbox.attached(effects))
-    first_ref = 3 + len(extra)
+    tw = transact_write()
     try:
-        with transact_write() as tw:
-            tw.save(
-                dedupe,
-                condition=DedupeItem.pk.does_not_exist()
-                | (DedupeItem.valid_until < int(now.timestamp())),
-            )
+        with tw:
+            tw.save(dedupe, condition=_dedupe_condition(now))
             tw.save(ticket, condition=TicketItem.pk.does_not_exist())
             tw.save(event)
             for item in extra:
                 tw.save(item)
             for item, owner in refs:
                 tw.save(item, condition=_still_owned_by(owner, now))
+            if new_customer is not None:
+                new_customer.stage(tw)
             outbox.save_new(tw, notifications)
             search.stage(tw, ticket, created=True)
     except TransactWriteError as err:
-        failed = failed_conditions(err)
-        if failed[:1] == [True]:
+        failed = failed_keys(tw, err)
+        if dedupe.pk in failed:
             earlier = find_duplicate(msg.dedupe_key, now)
             if earlier is None:
                 raise
             return earlier
-        if any(failed[first_ref:first_ref + len(refs)]):
+        if failed & {item.pk for item, _owner in refs}:
             raise ThreadClaimed(f"a concurrent delivery started the ticket of {msg.dedupe_key}") from err
+        if new_customer is not None and failed & {new_customer.identity.pk, new_customer.item.pk}:
+            raise SenderClaimed(f"a concurrent delivery created the customer of {msg.dedupe_key}") from err
         raise
     search.committed(ticket)
     return IngestResult(number, event.event_id, duplicate=False, created=True, ticket=ticket, effects=effects)
+
+
+def fit_claims(claimed: list[tuple[str, str]], msg: InboundMessage, room: int) -> list[tuple[str, str]]:
+    """The claims that fit in ``room`` transaction items: the conversation and the message's own ids
+    first (they must point at the new ticket), then the ids it answers, newest first."""
+    if len(claimed) <= room:
+        return claimed
+    own = set(_ref_keys(msg))
+    kept = [c for c in claimed if c in own]
+    answered = [c for c in claimed if c not in own]
+    kept += answered[::-1][:max(0, room - len(kept))]
+    return kept
 
 
 def _ref_keys(msg: InboundMessage) -> list[tuple[str, str]]:
     refs = [("msg", mid) for mid in msg.message_ids]
     if msg.thread_key:
         refs.append(("thread", msg.thread_key))
-    return refs
+    return list(dict.fromkeys(refs))
 
 
 def _refs(msg: InboundMessage, number: int, now: datetime) -> list[Any]:
@@ -196,13 +221,16 @@ def _dedupe_item(msg: InboundMessage, number: int, event_id: str, now: datetime)
 
 
 def append_message(
-    ticket: TicketItem, msg: InboundMessage, *, now: datetime, raw_ref: str | None, prepare: Prepare
+    ticket: TicketItem, msg: InboundMessage, *, now: datetime, raw_ref: str | None, prepare: Prepare,
+    new_customer: NewCustomer | None = None,
 ) -> IngestResult:
     """Add a message to an existing ticket, exactly once per ``msg.dedupe_key``.
 
-    Dedupe record, event, threading refs and the header change ``prepare``
-    makes (status, clocks) commit together, and only if nobody changed the
-    ticket since it was read (``Conflict`` otherwise: the caller retries).
+    Dedupe record, event, threading refs, the sender's new customer (if any), queued
+    notifications and auto-replies and the header change ``prepare`` makes (status,
+    clocks) commit together, and only if nobody changed the ticket since it was read
+    (``Conflict`` otherwise: the caller retries; ``SenderClaimed`` when a concurrent
+    delivery created the sender's customer first).
     """
     from chalicelib.store.changes import event_items
 
@@ -211,23 +239,27 @@ def append_message(
     planned, effects = prepare(ticket, event_to_dict(event))
     extra = event_items(number, planned, max(now, msg.received_at), "system")
     dedupe = _dedupe_item(msg, number, event.event_id, now)
-    notifications = outbox.fresh(outbox.attached(effects))
+    notifications = outbox.unique(outbox.attached(effects))
+    tw = transact_write()
     try:
-        with transact_write() as tw:
-            tw.save(dedupe, condition=DedupeItem.pk.does_not_exist()
-                    | (DedupeItem.valid_until < int(now.timestamp())))
+        with tw:
+            tw.save(dedupe, condition=_dedupe_condition(now))
             tw.save(ticket)
             for item in [event, *extra, *_refs(msg, number, now)]:
                 tw.save(item)
+            if new_customer is not None:
+                new_customer.stage(tw)
             outbox.save_new(tw, notifications)
             search.stage(tw, ticket)
     except TransactWriteError as err:
-        conditions = failed_conditions(err)
-        if conditions[:1] == [True]:
+        failed = failed_keys(tw, err)
+        if dedupe.pk in failed:
             earlier = find_duplicate(msg.dedupe_key, now)
             if earlier is not None:
                 return earlier
-        if any(conditions):
+        if new_customer is not None and failed & {new_customer.identity.pk, new_customer.item.pk}:
+            raise SenderClaimed(f"a concurrent delivery created the customer of {msg.dedupe_key}") from err
+        if failed:
             raise Conflict(f"ticket {number} changed meanwhile", {"ticket_id": number}) from err
         raise
     search.committed(ticket)

@@ -60,6 +60,30 @@ def failed_conditions(err: TransactWriteError) -> list[bool]:
     return [bool(r and r.code == "ConditionalCheckFailed") for r in err.cancellation_reasons]
 
 
+MAX_TRANSACTION_ITEMS = 100
+"""DynamoDB's limit of items per TransactWriteItems (each item at most once; 4 MB in all)."""
+
+
+def operations(tw: TransactWrite) -> list[dict[str, Any]]:
+    """The transaction's operations in the order pynamodb sends them (checks, deletes, puts, updates)."""
+    return [*tw._condition_check_items, *tw._delete_items, *tw._put_items, *tw._update_items]
+
+
+def size(tw: TransactWrite) -> int:
+    """How many items the transaction writes or checks so far."""
+    return len(operations(tw))
+
+
+def failed_keys(tw: TransactWrite, err: TransactWriteError) -> set[str]:
+    """Partition keys of the items whose condition failed in a cancelled transaction."""
+    out = set()
+    for op, failed in zip(operations(tw), failed_conditions(err), strict=False):
+        if failed:
+            key = op.get("Key") or op.get("Item") or {}
+            out.add(key.get("pk", {}).get("S", ""))
+    return out
+
+
 MAX_CURSOR_CHARS = 4096
 
 

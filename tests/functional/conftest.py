@@ -85,6 +85,14 @@ def client(aws: dict[str, str]) -> Iterator[Any]:
         yield c
 
 
+def run_dispatch(client: Any) -> dict[str, Any]:
+    """Run the ``dispatch`` scheduled function once, as EventBridge does every minute: it delivers
+    the outbox items ingest queued (acknowledgements, notifications). Returns its report."""
+    event = client.events.generate_cw_event(source="aws.events", detail_type="Scheduled Event", detail={},
+                                            resources=["arn:aws:events:ap-northeast-1:123456789012:rule/dispatch"])
+    return client.lambda_.invoke("dispatch", event).payload
+
+
 def make_supervisor(agent_id: str = "sato") -> None:
     """Give an agent of the ``agents`` fixture the supervisor role (reassign, merge, redrive, ...)."""
     from chalicelib.store import agents as store

@@ -12,7 +12,8 @@ from email.header import Header
 import boto3
 import pytest
 
-from tests.functional.conftest import auth
+from chalicelib.store import outbox
+from tests.functional.conftest import auth, run_dispatch
 from tests.functional.mailkit import (
     EMAIL_SECRET,
     REGION,
@@ -208,8 +209,15 @@ def test_form_customers_get_email_replies(client, agents, mail_env):
     from tests.functional.conftest import form_json, sample_form
 
     number = client.http.post("/webhooks/form", **form_json(sample_form())).json_body["results"][0]["ticket_id"]
+    assert not [m for m in sent_mail() if "hanako.yamada@example.jp" in m.destinations]  # not inside the answer
+    (queued,) = [i for i in outbox.list_state("pending")[0] if i.ticket_id == number]
+    assert queued.target == "auto_reply:form" and queued.recipient == "hanako.yamada@example.jp"
+    assert run_dispatch(client)["sent"] == 1  # the dispatch job (every minute) delivers it
     acks = [m for m in sent_mail() if "hanako.yamada@example.jp" in m.destinations]
     assert len(acks) == 1
+    assert outbox.get(queued.outbox_id).outbox_state == "sent"
+    (out,) = [e for e in _ticket(client, number)["timeline"] if e["type"] == "message_out"]
+    assert out["data"]["auto_reply"] and out["data"]["outbox_id"] == queued.outbox_id
     ack = email.message_from_bytes(acks[0].raw_data.encode(), policy=policy.default)
     assert ack["Auto-Submitted"] == "auto-replied"
     assert f"[#{number}]" in ack["Subject"]
@@ -246,6 +254,8 @@ def test_record_sent_makes_replies_to_any_outbound_mail_thread(client, agents, m
 
 def test_acknowledgement_threads_under_the_customers_mail_and_its_reply_joins_the_ticket(client, agents, mail_env):
     first = _ingest(client, make_mail(subject="配送について", message_id="<orig-1@example.jp>"))["results"][0]
+    assert not [m for m in sent_mail() if "orig-1@example.jp" in m.raw_data]
+    run_dispatch(client)
     (ack,) = [m for m in sent_mail() if "orig-1@example.jp" in m.raw_data]
     parsed = email.message_from_string(ack.raw_data, policy=policy.default)
     assert parsed["In-Reply-To"] == "<orig-1@example.jp>"

@@ -82,6 +82,7 @@ def receiver() -> Iterator[Receiver]:
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     box["r"] = Receiver(url=f"http://127.0.0.1:{server.server_address[1]}/hook")
+    _RECEIVERS[:] = [box["r"]]
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     yield box["r"]
@@ -129,7 +130,24 @@ def new_ticket(client, **over: Any) -> int:
 
 
 def items(state: str) -> list[dict[str, Any]]:
-    return [outbox.to_dict(i) for i in outbox.list_state(state, limit=100)[0]]
+    """Notification items in ``state`` (the acknowledgement to the customer is an outbox item too)."""
+    return [outbox.to_dict(i) for i in outbox.list_state(state, limit=100)[0]
+            if not i.target.startswith("auto_reply:")]
+
+
+def new_ticket_dispatched(client, **over: Any) -> int:
+    """A new ticket, then the dispatch job's first run at T0 (ingest sends nothing inside its answer)."""
+    number = new_ticket(client, **over)
+    assert items("sent") == [] and receiver_untouched()
+    dispatch_due(T0)
+    return number
+
+
+_RECEIVERS: list[Any] = []
+
+
+def receiver_untouched() -> bool:
+    return all(not r.posts for r in _RECEIVERS)
 
 
 def timeline(client, number: int) -> list[dict[str, Any]]:
@@ -168,7 +186,7 @@ def test_a_rule_firing_twice_with_the_same_dedupe_key_sends_one_email_and_one_sl
 
 def test_slack_failing_twice_then_succeeding_delivers_exactly_once_after_backoff(client, notify_env, receiver):
     receiver.statuses = [500, 503]
-    number = new_ticket(client)  # the fast path makes attempt 1 at T0: 500
+    number = new_ticket_dispatched(client)  # the dispatch job makes attempt 1 at T0: 500
     [slack] = items("pending")
     assert slack["attempts"] == 1 and slack["next_attempt_at"] == "2026-01-13T01:01:00Z"
     assert "500" in slack["last_error"]
@@ -192,7 +210,7 @@ def test_slack_failing_twice_then_succeeding_delivers_exactly_once_after_backoff
 
 def test_slack_always_failing_ends_failed_visibly_and_a_redrive_delivers_it(client, notify_env, receiver):
     receiver.statuses = [503] * 5
-    number = new_ticket(client)
+    number = new_ticket_dispatched(client)
     [slack] = items("pending")
     tried_at = [T0]
     while (current := outbox.to_dict(outbox.get(slack["id"])))["state"] == "pending":
@@ -207,7 +225,8 @@ def test_slack_always_failing_ends_failed_visibly_and_a_redrive_delivers_it(clie
     assert len(failed) == 1 and "503" in failed[0]["data"]["error"] and failed[0]["data"]["target"] == "slack"
     listing = client.http.get("/outbox?state=failed", headers=auth())
     assert listing.status_code == 200
-    [row] = listing.json_body["items"]
+    # (the acknowledgement failed too: this stage sets no EMAIL_FROM, so no plugin sends form replies)
+    [row] = [r for r in listing.json_body["items"] if not r["target"].startswith("auto_reply:")]
     assert row["id"] == slack["id"] and "503" in row["last_error"]
     assert row["subject"] == f"#{number} クーポンが適用されません" and row["recipient"] == "#support-alerts"
     assert client.http.get("/outbox?state=failed").status_code == 401
@@ -219,7 +238,8 @@ def test_slack_always_failing_ends_failed_visibly_and_a_redrive_delivers_it(clie
     assert redriven.status_code == 200, redriven.body
     assert redriven.json_body["state"] == "sent"
     assert receiver.delivered == 1
-    assert client.http.get("/outbox?state=failed", headers=auth()).json_body["items"] == []
+    assert [r["target"] for r in client.http.get("/outbox?state=failed", headers=auth()).json_body["items"]] == [
+        "auto_reply:form"]
     kinds = [e["type"] for e in timeline(client, number)]
     assert kinds.index("notification_failed") < kinds.index("notification_redriven") < len(kinds)
     assert client.http.post(f"/outbox/{slack['id']}/redrive", headers=auth()).status_code == 409
@@ -250,7 +270,7 @@ def test_generic_webhook_signature_verifies_with_the_documented_recipe(client, n
                              "template": "new-ticket-alert"}])
     monkeypatch.setenv("NOTIFY_WEBHOOK_URL_CRM", receiver.url)
     monkeypatch.setenv("NOTIFY_WEBHOOK_SECRET", "whsec-test-secret")
-    number = new_ticket(client)
+    number = new_ticket_dispatched(client)
 
     [post] = receiver.posts
     body, headers = post["body"], post["headers"]
@@ -300,9 +320,9 @@ def test_cli_lists_failed_notifications_and_redrives_one(client, notify_env, rec
 
     monkeypatch.setenv("NOTIFY_MAX_ATTEMPTS", "1")
     receiver.statuses = [502]
-    number = new_ticket(client)
+    number = new_ticket_dispatched(client)
     assert main(["outbox", "list", "--state", "failed"]) == 0
-    [line] = capsys.readouterr().out.splitlines()
+    [line] = [x for x in capsys.readouterr().out.splitlines() if '"auto_reply:' not in x]  # no EMAIL_FROM here
     failed = json.loads(line)
     assert failed["target"] == "slack" and failed["ticket_id"] == number and "502" in failed["last_error"]
 
@@ -326,7 +346,7 @@ def test_a_dispatcher_dying_mid_attempt_leaves_the_item_to_be_retried_after_its_
 
 
 def test_notify_effects_that_skipped_the_commit_are_still_written_before_sending(client, notify_env, receiver):
-    number = new_ticket(client)
+    number = new_ticket_dispatched(client)
     ticket = tickets.get_ticket(number)
     late = {"type": "notify", "target": "slack", "to": {"address": "#support-alerts"}, "body": "late #{{ ticket.id }}"}
     flow.run_effects(ticket, [late], T0)

@@ -2,10 +2,8 @@
 (``bench.requests_count``), against the targets of issue 15 (``bench.paths.TARGETS``).
 
 Each path runs once through ``chalice.test.Client`` in a fresh moto account
-(``bench.paths``, the same code ``make bench`` prints). Paths whose target is
-not reached yet are strict xfails: they turn into failures the day the target
-is met, so the marker must then be removed; a ceiling at today's figure keeps
-them from getting worse meanwhile.
+(``bench.paths``, the same code ``make bench`` prints). Every path meets its
+target; the tests below also pin how each path spends its requests.
 """
 
 from __future__ import annotations
@@ -16,11 +14,6 @@ from typing import Any
 import pytest
 
 from bench.paths import PATHS, TARGETS, stack
-
-NOT_YET = {  # path -> DynamoDB requests measured when the ceiling was set (issue 15 closing note)
-    "form ingest, new ticket": 14,
-    "email joining a ticket": 6,
-}
 
 
 @pytest.fixture(scope="module")
@@ -37,17 +30,10 @@ def measured() -> dict[str, Any]:
     return out
 
 
-@pytest.mark.parametrize("path", [
-    pytest.param(p, marks=pytest.mark.xfail(strict=True, reason="request consolidation not done (issue 15 note)"))
-    if p in NOT_YET else p for p in TARGETS])
+@pytest.mark.parametrize("path", list(TARGETS))
 def test_path_meets_its_request_target(measured, path):
     tally = measured[path]
     assert tally.total <= TARGETS[path], dict(tally.ops)
-
-
-@pytest.mark.parametrize("path", list(NOT_YET))
-def test_path_is_no_worse_than_its_ceiling(measured, path):
-    assert measured[path].total <= NOT_YET[path], dict(measured[path].ops)
 
 
 def test_warm_authentication_reads_nothing(measured):
@@ -70,3 +56,18 @@ def test_patch_assignee_reads_the_new_assignee_once_and_claims_nothing(measured)
     assert ops["GetItem"] == 3 and ops["TransactWriteItems"] == 2, dict(ops)
     assert not ops.get("BatchGetItem") and not ops.get("UpdateItem") and not ops.get("PutItem"), dict(ops)
     assert measured["PATCH assignee"].other == {"ses.SendEmail": 1}
+
+
+INGEST = ("form ingest, new ticket", "email joining a ticket")
+
+
+@pytest.mark.parametrize("path", INGEST)
+def test_ingest_sends_no_mail_and_reads_once_inside_the_answer(measured, path):
+    """One batch read (dedupe record, identity, references: ``find_duplicate`` is not called), at
+    most one more for the customer and the ticket, the ticket number, one transaction; the
+    acknowledgement is an outbox item, delivered by the dispatch job, not sent in the answer."""
+    tally = measured[path]
+    assert tally.other == {"s3.PutObject": 1}, dict(tally.other)  # the raw payload, kept; no SES, no SNS
+    assert tally.ops["GetItem"] == 0 and tally.ops["Query"] == 0 and tally.ops["PutItem"] == 0, dict(tally.ops)
+    assert tally.ops["TransactWriteItems"] == 1, dict(tally.ops)
+    assert tally.ops["BatchGetItem"] == (1 if path == "form ingest, new ticket" else 2), dict(tally.ops)
