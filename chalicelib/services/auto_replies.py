@@ -155,7 +155,7 @@ def deliver_claimed(item: OutboxItem, now: datetime, policy: RetryPolicy) -> str
         retry_at = next_attempt_at(now, int(item.attempts or 0), policy)
         if retry_at is None:
             return _failed(item, now, error)
-        metrics.count("NotificationsRetried")
+        metrics.count("AutoRepliesRetried")
         store_outbox.mark_retry(item, now, retry_at, error)
         return store_outbox.PENDING
     if result is None:
@@ -188,8 +188,8 @@ def _record_sent(item: OutboxItem, msg: OutboundMessage, result: SendResult, now
 
 def _failed(item: OutboxItem, now: datetime, error: str) -> str:
     if store_outbox.mark_failed(item, now, error):
-        metrics.count("NotificationsFailed")
-        log.error("auto-reply %s failed for good after %s attempts: %s", item.outbox_id, item.attempts, error)
+        metrics.count("AutoRepliesFailed")
+        log.error("auto-reply %s not sent after %s attempts: %s", item.outbox_id, item.attempts, error)
         changes.append_events(int(item.ticket_id), [{"type": "auto_reply_not_sent", "data": _event_data(
             item, error=error)}], now, ACTOR)
     return store_outbox.FAILED
