@@ -348,10 +348,11 @@ def test_reply_attachments_in_the_browser(stack, browser, lang):
     number = _mail_with_file(stack, f"山田 花子 <att-{lang}@example.jp>", f"attachments {lang}", inbound_name, inbound)
     s.login(TOKENS["sato"])
     page.goto(f"{stack.url}/console#/ticket/{number}")
-    chip = page.wait_for_selector(f"#timeline li.ev-message_in button.chip:has-text('{inbound_name}')")
+    chip = f"#timeline li.ev-message_in button.chip:has-text('{inbound_name}')"
+    page.wait_for_selector(chip)
     s.shot("inbound-attachment-chip")
-    with page.expect_download() as got:
-        chip.click()
+    with page.expect_download() as got:  # a locator, not a handle: the 4 s poll may re-render the timeline
+        page.locator(chip).click()
     download = got.value
     assert download.suggested_filename == inbound_name
     assert Path(download.path()).read_bytes() == inbound
@@ -369,11 +370,13 @@ def test_reply_attachments_in_the_browser(stack, browser, lang):
     page.fill("#reply-body", "山田 花子 様\n\nお見積書をお送りします。" if lang == "ja"
               else "Dear 山田 花子,\n\nPlease find our quote attached.")
     page.click("#send")
-    sent_chip = page.wait_for_selector(f"#timeline li.ev-message_out button.chip:has-text('{reply_name}')")
-    assert page.eval_on_selector("#reply-attachments", "l => l.children.length") == 0
+    sent_chip = f"#timeline li.ev-message_out button.chip:has-text('{reply_name}')"
+    page.wait_for_selector(sent_chip)
+    page.wait_for_function("() => { const l = document.querySelector('#reply-attachments'); "
+                           "return l && l.children.length === 0; }")  # sent: the reply box starts empty again
     s.shot("reply-sent-with-attachment")
     with page.expect_download() as got:
-        sent_chip.click()
+        page.locator(sent_chip).click()
     assert got.value.suggested_filename == reply_name and Path(got.value.path()).read_bytes() == outbound
 
     ses = requests.get(f"{stack.moto_url}/moto-api/data.json", timeout=60).json()["ses"]["RawMessage"]
