@@ -25,6 +25,7 @@ from chalicelib.store import agents, keys
 from chalicelib.store.models import EventItem, TicketItem
 
 _ETAG = re.compile(r'(?:W/)?"(\d{1,12})-(\d{1,16})"')
+CLOCK_SKEW_MS = 60_000
 FIELD_EVENTS = ("status_changed", "priority_changed", "assigned", "tags_changed")
 """Timeline events of a field change (``data``: ``field``, ``from``, ``to``)."""
 
@@ -88,6 +89,8 @@ def ensure_current(ticket: TicketItem, if_match: str, fields: Iterable[str], act
     if named is None or etag(ticket) in {f'"{v}-{ms}"' for v, ms in named}:
         return
     current = {"etag": etag(ticket), "version": int(ticket.version or 0)}
+    latest = _ms(ticket) + CLOCK_SKEW_MS  # writers' clocks differ a little; later than that was never issued
+    named = [(v, ms) for v, ms in named if v <= current["version"] and ms <= latest]
     if not named:
         raise PreconditionFailed("If-Match names no version of this ticket: send the ETag GET /tickets/{id} "
                                  "returned", {**current, "changes": []})

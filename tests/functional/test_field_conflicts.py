@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import json
 
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
+
 from tests.functional.conftest import OTHER_TOKEN, auth, form_json, make_supervisor
 
 JSON = {"Content-Type": "application/json"}
@@ -126,3 +129,19 @@ def test_the_openapi_document_describes_if_match_and_412(client):
     assert any(p["name"] == "If-Match" and p["in"] == "header" for p in patch["parameters"])
     assert "412" in patch["responses"] and "ETag" in patch["responses"]["200"]["headers"]
     assert "ETag" in spec["paths"]["/tickets/{ticket_id}"]["get"]["responses"]["200"]["headers"]
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(header=st.one_of(
+    st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=126), max_size=80),
+    st.builds(lambda v, ms, weak: f'{"W/" if weak else ""}"{v}-{ms}"', st.integers(0, 10**12 - 1),
+              st.integers(0, 10**16 - 1), st.booleans())))
+@example(header='"1-9999999999999999"')  # beyond a ULID's time range
+@example(header='"1-0", W/"0-1"')
+def test_any_if_match_header_is_answered_200_or_412_never_5xx(client, agents, header):
+    resp = client.http.post("/webhooks/form", **form_json({"name": "山田 花子", "email": "fuzz@example.jp",
+                                                           "subject": "件名", "body": "本文"}))
+    number = resp.json_body["results"][0]["ticket_id"]  # a retried delivery: the same ticket each example
+    resp = _patch(client, number, {"priority": "low"}, header)
+    assert resp.status_code in (200, 412), (header, resp.status_code, resp.body)
+    assert resp.json_body.get("etag") == resp.headers.get("ETag") or resp.status_code == 412
