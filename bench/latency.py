@@ -1,9 +1,10 @@
-"""Inject a fixed latency into every DynamoDB request, at the client (a botocore ``before-send`` hook).
+"""Inject a fixed latency into every DynamoDB request, at the client (a botocore ``before-call`` hook).
 
 Importing this module adds the handler to botocore's built-in handlers, so every
-client created afterwards (pynamodb's, boto3's) sleeps ``delay_s`` before sending
+client created afterwards (pynamodb's, boto3's) sleeps ``delay_s`` before making
 a DynamoDB request, in the calling thread, as a network round trip would: concurrent
-requests wait concurrently. Import it before any client is created. ``injected(0.010)``
+requests wait concurrently. (``before-call`` runs before any ``before-send`` handler,
+so it also delays requests that in-process moto answers.) Import it before any client is created. ``injected(0.010)``
 turns it on for a block; other services (SES, S3) are never delayed.
 """
 
@@ -21,16 +22,16 @@ _state = {"delay_s": 0.0, "requests": 0}
 _lock = threading.Lock()
 
 
-def _before_send(event_name: str = "", **_: Any) -> None:
+def _before_call(event_name: str = "", **_: Any) -> None:
     delay = _state["delay_s"]
-    if delay and event_name.startswith("before-send.dynamodb."):
+    if delay and event_name.startswith("before-call.dynamodb."):
         with _lock:
             _state["requests"] += 1
         time.sleep(delay)
-    return None  # None: botocore goes on and sends the request
+    return None  # None: botocore goes on and makes the request
 
 
-_HANDLER = ("before-send", _before_send)
+_HANDLER = ("before-call", _before_call)
 if _HANDLER not in botocore.handlers.BUILTIN_HANDLERS:
     botocore.handlers.BUILTIN_HANDLERS.append(_HANDLER)
 
