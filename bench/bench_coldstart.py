@@ -6,15 +6,19 @@ minimal app (``Chalice(app_name="x")`` with one route) is timed the same way,
 interleaved, so both see the same machine. The median of ``--repeat`` samples
 is reported; the ratio is the headline, the absolute ms are context.
 
-With ``--package DIR`` (an unzipped or zipped ``build/package/deployment.zip``)
-it also times the import from the package as Lambda runs it: read-only code
-with the bytecode the zip ships, and the same copy with ``-B`` and every
-``__pycache__`` removed (every module compiled on every cold start).
+It also times the import from the deployment package as Lambda runs it (built
+into a temporary folder with ``infra.build_package`` unless ``--package`` names a
+``deployment.zip`` or its unzipped folder; ``--no-package`` skips it): read-only
+code with the bytecode the zip ships, the same copy with ``-B`` and every
+``__pycache__`` removed (every module compiled on every cold start), and the
+ratio to the minimal Chalice app timed in the same run (the package carries its
+own dependencies; the minimal app imports chalice from the venv, with bytecode).
 
-    python bench/bench_coldstart.py [--repeat 15] [--package build/package/deployment.zip]
+    python bench/bench_coldstart.py [--repeat 15] [--package build/dev/deployment.zip | --no-package] [--strict]
 
-Exits 1 when the working-tree ratio exceeds ``--max-ratio`` (4) or the package import
-with its bytecode exceeds ``--max-package-ms`` (150).
+Prints NOT MET when the working-tree ratio exceeds ``--max-ratio`` (4) or the package
+import with its bytecode exceeds ``--max-package-ms`` (150); exits 1 for that only with
+``--strict`` (so ``make bench`` runs every benchmark).
 """
 
 from __future__ import annotations
@@ -87,6 +91,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--package", type=Path, help="deployment.zip or its unzipped folder")
     parser.add_argument("--max-ratio", type=float, default=4.0)
     parser.add_argument("--max-package-ms", type=float, default=150.0)
+    parser.add_argument("--no-package", action="store_true", help="only the working tree")
+    parser.add_argument("--strict", action="store_true", help="exit 1 when a limit is not met")
     args = parser.parse_args(argv)
     extra = site_packages()
     failures = []
@@ -110,9 +116,15 @@ def main(argv: list[str] | None = None) -> int:
               f" {'OK' if ratio <= args.max_ratio else 'TOO SLOW'}")
         if ratio > args.max_ratio:
             failures.append(f"import ratio {ratio:.2f}x > {args.max_ratio:g}x")
-        if args.package:
-            pkg = unpack(args.package, Path(tmp, "package"))
-            bare = unpack(args.package, Path(tmp, "bare"))
+        package = args.package
+        if package is None and not args.no_package:
+            out = Path(tmp, "build")
+            subprocess.run([sys.executable, "-m", "infra.build_package", "--out", str(out)], cwd=ROOT, check=True,
+                           capture_output=True, text=True)
+            package = out / "deployment.zip"
+        if package is not None:
+            pkg = unpack(package, Path(tmp, "package"))
+            bare = unpack(package, Path(tmp, "bare"))
             for cache in bare.rglob("__pycache__"):
                 shutil.rmtree(cache)
             pycs = sum(1 for _ in pkg.rglob("*.pyc"))
@@ -130,14 +142,17 @@ def main(argv: list[str] | None = None) -> int:
             print(f"import app from the unzipped package (read-only, like /var/task), {pycs} .pyc shipped:")
             print(f"  with the shipped bytecode     {median_ms(shipped):8.1f} ms")
             print(f"  compiling every module (-B)   {median_ms(compiled):8.1f} ms")
+            print(f"  minimal Chalice app (same run, from the venv) {median_ms(base):8.1f} ms")
+            print(f"ratio package import (shipped bytecode) / minimal Chalice app: "
+                  f"{median_ms(shipped) / median_ms(base):.2f}x")
             print(f"ratio package import without / with bytecode: {median_ms(compiled) / median_ms(shipped):.2f}x; "
                   f"with bytecode {median_ms(shipped):.0f} ms (limit {args.max_package_ms:g} ms)"
                   f" {'OK' if median_ms(shipped) <= args.max_package_ms else 'TOO SLOW'}")
             if median_ms(shipped) > args.max_package_ms:
                 failures.append(f"package import {median_ms(shipped):.0f} ms > {args.max_package_ms:g} ms")
     for f in failures:
-        print(f"FAIL: {f}")
-    return 1 if failures else 0
+        print(f"NOT MET: {f}")
+    return 1 if failures and args.strict else 0
 
 
 if __name__ == "__main__":

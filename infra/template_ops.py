@@ -90,14 +90,17 @@ def dlq_resources() -> dict[str, Any]:
                                     "MessageRetentionPeriod": 1209600, "SqsManagedSseEnabled": True}}}
 
 
-def function_ops(function_id: str, *, is_async: bool) -> dict[str, Any]:
-    """Properties merged into one function: its log group (retention), tracing, and for an asynchronous
-    one the on-failure destination (the DLQ receives the event, the error and the function's ARN)."""
+def function_ops(function_id: str, *, is_async: bool, own_memory: bool = False) -> dict[str, Any]:
+    """Properties merged into one function: its log group (retention), tracing, its memory (the
+    ``ApiMemorySize`` / ``JobMemorySize`` Parameter, unless ``.chalice/config.json`` sizes this job itself:
+    then Chalice's value stays), and for an asynchronous one the on-failure destination (the DLQ receives
+    the event, the error and the function's ARN)."""
     props: dict[str, Any] = {
         "LoggingConfig": {"LogGroup": {"Ref": f"{function_id}LogGroup"}},
         "Tracing": {"Ref": "Tracing"},
-        "MemorySize": {"Ref": "JobMemorySize" if is_async else "ApiMemorySize"},
     }
+    if not is_async or not own_memory:
+        props["MemorySize"] = {"Ref": "JobMemorySize" if is_async else "ApiMemorySize"}
     if is_async:
         props["EventInvokeConfig"] = {"MaximumRetryAttempts": ASYNC_RETRIES,
                                       "DestinationConfig": {"OnFailure": {

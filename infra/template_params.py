@@ -7,7 +7,11 @@ Everything a deployment differs in is a parameter at ``aws cloudformation deploy
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
+
+CHALICE_CONFIG = Path(__file__).resolve().parents[1] / ".chalice" / "config.json"
 
 LOG_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557,
                       2922, 3288, 3653]
@@ -34,8 +38,28 @@ def secret_id(env_name: str) -> str:
     return "".join(part.capitalize() for part in env_name.split("_")) + "Secret"
 
 
+def function_sizes(config_path: Path = CHALICE_CONFIG) -> dict[str, dict[str, int]]:
+    """Function name -> ``{"memory", "timeout"}`` from ``.chalice/config.json`` (its top-level
+    ``lambda_functions`` over the top-level defaults; the measurements behind them are in the README)."""
+    config = json.loads(config_path.read_text())
+    out = {}
+    for name, own in config.get("lambda_functions", {}).items():
+        out[name] = {"memory": int(own.get("lambda_memory_size", config.get("lambda_memory_size", 128))),
+                     "timeout": int(own.get("lambda_timeout", config.get("lambda_timeout", 60)))}
+    return out
+
+
+def memory_defaults(config_path: Path = CHALICE_CONFIG) -> tuple[int, int]:
+    """(API function, scheduled/event functions without their own size) memory in MB, from the config."""
+    config = json.loads(config_path.read_text())
+    api = config.get("lambda_functions", {}).get("api_handler", {}).get("lambda_memory_size")
+    jobs = config.get("lambda_memory_size", 128)
+    return int(api or jobs), int(jobs)
+
+
 def parameters(stage: str) -> dict[str, Any]:
     """The template's Parameters (defaults deploy a working stage without any override)."""
+    api_memory, job_memory = memory_defaults()
     return {
         "Stage": {"Type": "String", "Default": stage, "AllowedPattern": "^[a-z][a-z0-9-]{0,19}$",
                   "Description": "Stage name: names the table, bucket, secrets and alarms (helpdesk-<Stage>-...)"},
@@ -45,10 +69,11 @@ def parameters(stage: str) -> dict[str, Any]:
                             "Description": "Sender of notification mail to staff, a verified SES identity"},
         "PublicBaseUrl": {"Type": "String", "Default": "",
                           "Description": "Base URL of links in notifications (empty: relative links)"},
-        "ApiMemorySize": {"Type": "Number", "Default": 512, "MinValue": 128, "MaxValue": 10240,
-                          "Description": "Memory (MB) of the HTTP API function"},
-        "JobMemorySize": {"Type": "Number", "Default": 512, "MinValue": 128, "MaxValue": 10240,
-                          "Description": "Memory (MB) of the scheduled and event functions"},
+        "ApiMemorySize": {"Type": "Number", "Default": api_memory, "MinValue": 128, "MaxValue": 10240,
+                          "Description": "Memory (MB) of the HTTP API function (default: .chalice/config.json)"},
+        "JobMemorySize": {"Type": "Number", "Default": job_memory, "MinValue": 128, "MaxValue": 10240,
+                          "Description": "Memory (MB) of the scheduled and event functions that .chalice/config.json "
+                                         "does not size individually"},
         "LogRetentionDays": {"Type": "Number", "Default": 90, "AllowedValues": LOG_RETENTION_DAYS,
                              "Description": "Days CloudWatch keeps each function's logs"},
         "AlarmEmail": {"Type": "String", "Default": "",

@@ -99,6 +99,8 @@ def operation(path: str, method: str, entry: Any) -> dict[str, Any]:
                        "5XX": {"$ref": "#/components/responses/Error"}}
     if method == "POST":
         op["responses"]["201"] = {"description": "Created", "content": ok["content"]}
+        if "answers 202" in (entry.view_function.__doc__ or ""):  # queued, runs asynchronously
+            op["responses"]["202"] = {"description": "Accepted: queued", "content": ok["content"]}
     op["security"] = [{"bearer": []}] if needs_agent(entry.view_function) else []
     extra = getattr(inspect.unwrap(entry.view_function), "openapi", {})
     if extra.get("parameters"):

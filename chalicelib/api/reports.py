@@ -16,6 +16,7 @@ from chalicelib.kpi.days import day_of, report_timezone
 from chalicelib.lazy import LazyValidator, lazy_import
 
 kpis = lazy_import("chalicelib.services.kpis")
+background = lazy_import("chalicelib.background")
 report_mod = lazy_import("chalicelib.kpi.report")
 
 bp = Blueprint(__name__)
@@ -64,7 +65,8 @@ def wants_csv(params: dict[str, str], headers: Any) -> bool:
 @handles_errors
 def kpi_report() -> Response:
     """KPIs of ``from``..``to`` (``YYYY-MM-DD``, report time zone), ``group_by`` agent|department|channel|
-    category, ``repeat_days`` (1-30, default 7), ``format=csv`` or ``Accept: text/csv`` for CSV."""
+    category, ``repeat_days`` (1-30, default 7), ``format=csv`` or ``Accept: text/csv`` for CSV. Read from the
+    stored daily aggregates only: days not aggregated yet are listed in ``pending``."""
     request = bp.current_request
     authenticate(request)
     params = dict(request.query_params or {})
@@ -87,14 +89,19 @@ def kpi_report() -> Response:
 @bp.route("/reports/aggregates", methods=["POST"])
 @handles_errors
 def rebuild_aggregates() -> Response:
-    """Recompute the daily aggregates of closed days ``from``..``to`` (supervisors and admins)."""
+    """Queue the recomputation of the daily aggregates of closed days ``from``..``to`` (supervisors and
+    admins): answers 202 at once; the work runs asynchronously (``chalicelib.background``)."""
     request = bp.current_request
     agent = authenticate(request)
     roles.ensure(agent, "rebuild_aggregates")
     body = read_json(request.raw_body, REBUILD)
     first, last = parse_range({"from": body["from"], "to": body["to"]})
     try:
-        done = kpis.rebuild(first, last, utcnow())
+        span = kpis.closed_days(first, last, utcnow())
     except ValueError as exc:
         raise _bad("from", str(exc)) from exc
-    return json_response({"rebuilt": done})
+    if span is None:
+        return json_response({"queued": False, "from": None, "to": None, "days": 0}, status=202)
+    runs = background.submit("kpi_rebuild", {"from": span[0].isoformat(), "to": span[1].isoformat()})
+    return json_response({"queued": True, "from": span[0].isoformat(), "to": span[1].isoformat(),
+                          "days": (span[1] - span[0]).days + 1, "runs": runs}, status=202)

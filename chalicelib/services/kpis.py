@@ -7,9 +7,14 @@
   storing, idempotent overwrite) the ones missing or not yet final. A day is
   final once it was computed ``SETTLE`` after it closed (late events such as
   a mail received before midnight and processed after it are in by then).
-- ``report``: a date range = ONE Query for the closed days' aggregates plus
-  today's events live; ``report_from_events`` is the same report computed
-  from every event of the range (the baseline the benchmark compares with).
+- ``report``: a date range = ONE Query for the stored aggregates plus the last
+  available day's backlog snapshot; it never computes (it answers inside an API
+  request): days without an aggregate are listed as ``pending``. Aggregates are
+  built only by the job (``aggregate_recent``: the last two closed days and
+  today so far) and by ``rebuild``, which a supervisor's request queues to run
+  asynchronously (``chalicelib.background``). ``report_from_events`` is the same
+  report computed from every event of the range (the baseline the benchmark
+  compares with).
 """
 
 from __future__ import annotations
@@ -154,8 +159,10 @@ def _snapshot(day: date, reads: Reads) -> backlog_mod.Snapshot | None:
 
 
 def _final(stored: aggregates.StoredDay, now: datetime) -> bool:
+    """Stored in the current format, for the whole day (not the job's "today so far"), and settled."""
     _, end = day_bounds(stored.day, report_timezone())
-    return stored.format == aggregates.FORMAT and (stored.computed_at >= end + SETTLE or now < end + SETTLE)
+    return stored.format == aggregates.FORMAT and stored.as_of >= end and (
+        stored.computed_at >= end + SETTLE or now < end + SETTLE)
 
 
 def store_day(data: DayData, now: datetime) -> None:
@@ -218,19 +225,56 @@ def clip_range(first: date, last: date, now: datetime) -> tuple[date, date]:
     return first, last
 
 
+def _empty(first: date, last: date, now: datetime, group_by: str | None, repeat_days: int,
+           reads: Reads) -> dict[str, Any]:
+    """The report's shape when no day of the range has an aggregate yet: zero facts, backlog unknown."""
+    shell = DayData(day=first, facts=[], backlog={}, as_of=now, source="pending")
+    body = _finish([shell], now, group_by, repeat_days, reads, "aggregates")
+    body.update(backlog=None, daily=[])
+    return body
+
+
 def report(first: date, last: date, now: datetime, *, group_by: str | None = None,
            repeat_days: int = report_mod.DEFAULT_REPEAT_DAYS) -> dict[str, Any]:
-    """The KPI report of local days ``first``..``last``: ≤ 1 aggregate item per closed day, today live."""
+    """The KPI report of local days ``first``..``last`` from stored aggregates only, never computing.
+
+    ONE Query for the range's aggregates plus the last available day's backlog
+    snapshot. Days with no aggregate (not built yet, or an interrupted write) are
+    listed in ``pending`` (ISO dates) and left out of ``daily`` and the totals;
+    ``complete`` says whether there are none. Today comes from the job's "today
+    so far" aggregate (``daily[].source == "partial"``, ``as_of`` its time) when
+    it exists. The backlog is that of the last available day (``backlog.as_of``).
+    """
     first, last = clip_range(first, last, now)
     reads = Reads()
-    today = day_of(now, report_timezone())
-    closed_last = min(last, today - timedelta(days=1))
-    days = ensure_days(first, closed_last, now, reads) if first <= closed_last else []
-    if last == today:
-        previous = days[-1].backlog if days else ensure_days(today - timedelta(days=1), today - timedelta(days=1),
-                                                             now, reads)[0].backlog
-        days.append(compute_day(today, now, previous, reads))
-    return _finish(days, now, group_by, repeat_days, reads, "aggregates")
+    stored = aggregates.read_days(first, last, reads)
+    tz = report_timezone()
+    days: list[DayData] = []
+    pending: list[date] = []
+    for day in days_between(first, last):
+        have = stored.get(day)
+        if have is None or have.format != aggregates.FORMAT:
+            pending.append(day)
+            continue
+        data = _from_stored(have)
+        if have.as_of < day_bounds(day, tz)[1]:
+            data.source = "partial"  # the job's "today so far" (or yesterday's, until the job runs again)
+        days.append(data)
+    for _attempt in range(2):  # a snapshot part missing (an interrupted write): that day is pending too
+        if not days:
+            break
+        days[-1].backlog = _snapshot(days[-1].day, reads)
+        if days[-1].backlog is not None:
+            break
+        pending.append(days.pop().day)
+    if days and days[-1].backlog is None:
+        pending += [d.day for d in days]
+        days = []
+    body = _finish(days, now, group_by, repeat_days, reads, "aggregates") if days else \
+        _empty(first, last, now, group_by, repeat_days, reads)
+    body.update({"from": first.isoformat(), "to": last.isoformat(),
+                 "pending": sorted(d.isoformat() for d in pending), "complete": not pending})
+    return body
 
 
 def report_from_events(first: date, last: date, now: datetime, *, group_by: str | None = None,
@@ -265,18 +309,36 @@ def report_from_events(first: date, last: date, now: datetime, *, group_by: str 
 
 
 def aggregate_recent(now: datetime, days: int = 2) -> list[dict[str, Any]]:
-    """The scheduled job: make the last ``days`` closed days' aggregates present and final."""
+    """The scheduled job: make the last ``days`` closed days' aggregates present and final, and store
+    today's so far (``as_of`` now: a report shows it as ``partial``)."""
     today = day_of(now, report_timezone())
     reads = Reads()
     done = ensure_days(today - timedelta(days=days), today - timedelta(days=1), now, reads)
-    return [{"day": d.day.isoformat(), "events": d.events, "facts": len(d.facts), "source": d.source} for d in done]
+    partial = compute_day(today, now, done[-1].backlog, reads)
+    store_day(partial, now)
+    return [{"day": d.day.isoformat(), "events": d.events, "facts": len(d.facts), "source": d.source}
+            for d in [*done, partial]]
+
+
+def closed_days(first: date, last: date, now: datetime) -> tuple[date, date] | None:
+    """The closed days of ``first``..``last`` (the ones ``rebuild`` builds), or None if there are none."""
+    first, last = clip_range(first, last, now)
+    last = min(last, day_of(now, report_timezone()) - timedelta(days=1))
+    return None if first > last else (first, last)
 
 
 def rebuild(first: date, last: date, now: datetime) -> list[dict[str, Any]]:
-    """Recompute and overwrite the aggregates of closed days ``first``..``last`` (on demand)."""
-    first, last = clip_range(first, last, now)
-    last = min(last, day_of(now, report_timezone()) - timedelta(days=1))
-    if first > last:
+    """Recompute and overwrite the aggregates of closed days ``first``..``last`` (on demand, asynchronously:
+    the supervisor's request only queues it)."""
+    span = closed_days(first, last, now)
+    if span is None:
         return []
-    done = ensure_days(first, last, now, Reads(), force=True)
+    done = ensure_days(span[0], span[1], now, Reads(), force=True)
     return [{"day": d.day.isoformat(), "events": d.events, "facts": len(d.facts)} for d in done]
+
+
+def rebuild_job(payload: dict[str, Any], now: datetime) -> dict[str, Any]:
+    """The background job ``kpi_rebuild`` (``chalicelib.background``): ``{"from", "to"}`` ISO dates."""
+    done = rebuild(date.fromisoformat(payload["from"]), date.fromisoformat(payload["to"]), now)
+    log.info("KPI aggregates rebuilt: %d days (%s..%s)", len(done), payload["from"], payload["to"])
+    return {"rebuilt": done}

@@ -58,7 +58,12 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
             Bucket=env["HELPDESK_RAW_BUCKET"],
             CreateBucketConfiguration={"LocationConstraint": region},
         )
-        yield {"table": env["HELPDESK_TABLE"], "bucket": env["HELPDESK_RAW_BUCKET"], "region": region}
+        try:
+            yield {"table": env["HELPDESK_TABLE"], "bucket": env["HELPDESK_RAW_BUCKET"], "region": region}
+        finally:
+            from chalicelib import background
+
+            background.wait(120)  # a queued job finishes inside this moto account, never outside it
 
 
 @pytest.fixture

@@ -1,7 +1,7 @@
 /* KPI reports: cards, trend charts (vendored Chart.js, a classic script), SLA and escalation tables. */
 import { api, departmentName, departments } from "./api.js";
 import { $, h, select } from "./dom.js";
-import { fmtMinutes, pct, t, tv } from "./i18n.js";
+import { fmtMinutes, fmtTime, pct, t, tv } from "./i18n.js";
 import { onLeave, pageNumber, still } from "./state.js";
 
 function card(label, value, id) {
@@ -22,6 +22,31 @@ function lineChart(canvas, labels, datasets, yMax) {
 const groupLabel = (groupBy, g) => (g === null || g === undefined || g === "" || g === "(none)" ? t("none")
   : groupBy === "department" ? departmentName(g) : groupBy === "channel" ? tv("ch", g)
     : groupBy === "category" ? tv("cat", g) : g);
+
+/* Days without an aggregate are not in the figures: say which, and let a supervisor queue their build. */
+function pendingNotice(r) {
+  const partial = r.daily.find((d) => d.source === "partial");
+  const lines = [];
+  if (partial) lines.push(h("p", { class: "muted", id: "kpi-partial" }, t("kpiPartial", {
+    time: r.backlog && r.daily[r.daily.length - 1] === partial ? fmtTime(r.backlog.as_of, true) : partial.day })));
+  if (r.pending && r.pending.length) {
+    const days = r.pending.length > 6 ? r.pending.slice(0, 3).join(", ") + " … " + r.pending.slice(-2).join(", ")
+      : r.pending.join(", ");
+    const status = h("span", { id: "kpi-build-status" });
+    const build = h("button", { type: "button", id: "kpi-build", onclick: async () => {
+      build.disabled = true;
+      try {
+        const q = await api("/reports/aggregates", { method: "POST", json: { from: r.pending[0],
+                                                                             to: r.pending[r.pending.length - 1] } });
+        status.textContent = " " + t("kpiBuildQueued", { n: q.days });
+      } catch (e) { status.textContent = " " + (e.status === 403 ? t("forbidden", null, "403") : String(e.status));
+                    build.disabled = false; }
+    } }, t("kpiBuild"));
+    lines.push(h("div", { class: "notice", id: "kpi-pending" },
+      h("p", {}, t("kpiPending", { n: r.pending.length, days })), build, status));
+  }
+  return lines.length ? h("div", {}, ...lines) : null;
+}
 
 export async function showReports(params) {
   const app = $("app");
@@ -57,7 +82,7 @@ export async function showReports(params) {
     card(t("kpiReopen"), pct(tot.reopen_rate), "kpi-reopen"),
     card(t("kpiRepeat"), pct(tot.repeat_contact_rate), "kpi-repeat"),
     card(t("kpiSla"), pct(tot.sla_attainment), "kpi-sla"),
-    card(t("kpiBacklog"), r.backlog.total, "kpi-backlog"));
+    card(t("kpiBacklog"), r.backlog ? r.backlog.total : "–", "kpi-backlog"));
   const c1 = h("canvas", { id: "chart-frt" }), c2 = h("canvas", { id: "chart-sla" });
   const c3 = h("canvas", { id: "chart-backlog" });
   const chartsEl = h("div", { class: "charts" },
@@ -73,13 +98,14 @@ export async function showReports(params) {
     "responseMedian"], r.escalations.map((e) => h("tr", {}, h("td", {}, departmentName(e.department)),
     h("td", {}, e.escalated), h("td", {}, e.answered), h("td", {}, e.returned), h("td", {}, pct(e.return_rate)),
     h("td", {}, fmtMinutes(e.response.business.median)))));
-  const ages = h("p", { id: "backlog-ages" }, t("backlogByAge") + ": " + Object.entries(r.backlog.by_age)
-    .map(([k, v]) => t("age_" + k, null, k) + " " + v).join(" · "));
+  const ages = h("p", { id: "backlog-ages" }, t("backlogByAge") + ": " + (r.backlog ? Object.entries(r.backlog.by_age)
+    .map(([k, v]) => t("age_" + k, null, k) + " " + v).join(" · ") : t("kpiNoBacklog")));
+  const notice = pendingNotice(r);
   const groups = r.groups ? table("group-table", ["group", "kpiCreated", "kpiFrt", "kpiRes", "kpiResRate", "kpiSla"],
     r.groups.map((g) => h("tr", {}, h("td", {}, groupLabel(groupBy, g.group)), h("td", {}, g.tickets_created),
       h("td", {}, fmtMinutes(g.first_response.business.median)), h("td", {}, fmtMinutes(g.resolution.business.median)),
       h("td", {}, pct(g.resolution_rate)), h("td", {}, pct(g.sla_attainment))))) : null;
-  app.replaceChildren(...[h("h1", {}, t("reports")), form, cards, chartsEl,
+  app.replaceChildren(...[h("h1", {}, t("reports")), form, notice, cards, chartsEl,
     groups ? h("h2", {}, t("groups")) : null, groups, h("h2", {}, t("sla")), slaTable, ages,
     h("h2", {}, t("escalations")), escTable].filter(Boolean));
   const labels = r.daily.map((d) => d.day.slice(5));
