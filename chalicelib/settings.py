@@ -20,7 +20,8 @@ APP_ROOT = Path(__file__).resolve().parents[1]
 """Directory holding app.py, chalicelib/, rules/ and plugins/ (also in the Lambda zip)."""
 
 ENV_NAMES = ("HELPDESK_TABLE", "HELPDESK_RAW_BUCKET", "AWS_REGION", "AWS_DEFAULT_REGION", "HELPDESK_RULES_DIR",
-             "HELPDESK_DUE_SHARDS", "HELPDESK_AUTH_MODE", "HELPDESK_PUBLIC_BASE_URL", "HELPDESK_SWEEP_WORKERS")
+             "HELPDESK_DUE_SHARDS", "HELPDESK_AUTH_MODE", "HELPDESK_PUBLIC_BASE_URL", "HELPDESK_SWEEP_WORKERS",
+             "HELPDESK_COGNITO_AGENT_CLAIM")
 """Every environment variable ``Settings`` is built from (the cache key)."""
 DEFAULT_SWEEP_WORKERS = 10
 
@@ -37,6 +38,7 @@ class Settings:
     auth_mode: str
     public_base_url: str
     sweep_workers: int = DEFAULT_SWEEP_WORKERS
+    cognito_agent_claim: str = "email"
 
 
 _cache: dict[tuple[str | None, ...], Settings] = {}
@@ -59,6 +61,7 @@ def _build() -> Settings:
         auth_mode=env.get("HELPDESK_AUTH_MODE", "token"),
         public_base_url=env.get("HELPDESK_PUBLIC_BASE_URL", "").rstrip("/"),
         sweep_workers=max(1, int(env.get("HELPDESK_SWEEP_WORKERS") or DEFAULT_SWEEP_WORKERS)),
+        cognito_agent_claim=env.get("HELPDESK_COGNITO_AGENT_CLAIM") or "email",
     )
 
 

@@ -15,7 +15,8 @@ over the same app object) and changes the server around it:
 
 ``local_routes`` lets the local stack answer a few paths itself (``/_local/...``)
 before Chalice sees the request: such routes exist only in ``make run``, never in
-the deployed app.
+the deployed app. ``authorizer`` replaces Chalice's local authorizer (``HELPDESK_AUTH_MODE=cognito``:
+``infra.cognito_standin.CognitoAuthorizer`` verifies ID tokens as API Gateway would).
 """
 
 from __future__ import annotations
@@ -52,6 +53,8 @@ def _handler_class() -> type:
             route = server.local_routes.get(self.path.split("?", 1)[0]) if self.path.startswith(LOCAL_PREFIX) \
                 else None
             if route is None:
+                if server.authorizer is not None:  # API Gateway's Cognito authorizer, locally
+                    self.local_gateway._authorizer = server.authorizer
                 with server.tracking():
                     super()._generic_handle()
                 return
@@ -96,9 +99,10 @@ class APIServer(ThreadingHTTPServer):
     block_on_close = False
 
     def __init__(self, app: Any, config: Any, host: str, port: int,
-                 local_routes: dict[str, LocalRoute] | None = None) -> None:
+                 local_routes: dict[str, LocalRoute] | None = None, authorizer: Any = None) -> None:
         local_chalice(app)
         self.local_routes = dict(local_routes or {})
+        self.authorizer = authorizer  # e.g. infra.cognito_standin.CognitoAuthorizer
         self._slots = threading.BoundedSemaphore(MAX_CONNECTIONS)
         self._in_flight = 0
         self._in_flight_lock = threading.Condition()

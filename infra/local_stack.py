@@ -36,7 +36,7 @@ from types import FrameType
 from typing import Any
 
 from chalicelib import clock
-from infra import local_clock, notify_sink
+from infra import cognito_standin, local_clock, notify_sink
 from infra.banner import BannerInfo, render
 from infra.http_server import APIServer
 from infra.moto_standin import StandInProcess
@@ -227,8 +227,9 @@ def run() -> int:
     from chalice.deploy.validate import validate_routes
 
     validate_routes(app.routes)
+    authorizer, cognito_line = cognito_standin.from_environment(app, os.environ, region, stage)
     try:
-        server = APIServer(app, config, HOST, port,
+        server = APIServer(app, config, HOST, port, authorizer=authorizer,
                            local_routes={local_clock.ROUTE: local_clock.ClockRoute(movable, runner, token)})
     except OSError as exc:
         raise StartupError(f"API port {HOST}:{port} is taken ({exc.strerror}); set PORT=<port>") from exc
@@ -246,6 +247,8 @@ def run() -> int:
         table=settings.table_name, bucket=settings.raw_bucket, region=region, secrets=channel_secrets, jobs=jobs,
         initial_delay_s=runner.initial_delay_s, clock_now=clock.now().isoformat(timespec="seconds"),
         clock_speed=movable.speed, clock_given=bool(os.environ.get("CLOCK")))))
+    if cognito_line:
+        print(cognito_line)
     print(f"READY {server.url}", flush=True)
     runner.start()
     code = 0

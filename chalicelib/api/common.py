@@ -110,16 +110,13 @@ def authenticate(request: Request) -> AgentItem:
 
     ``HELPDESK_AUTH_MODE=token`` (default): ``Authorization: Bearer <token>``
     checked against stored token hashes. ``cognito``: API Gateway's Cognito
-    authorizer has verified the JWT; the agent is looked up by the ``email`` claim.
-    Disabled agents are refused. Cached per container (``store.auth``): no DynamoDB
-    request when warm; every write of the request then checks the agent's version.
+    authorizer has verified the ID token; the agent is found by the claim named in
+    ``HELPDESK_COGNITO_AGENT_CLAIM`` (see ``cognito_agent``). Disabled agents are
+    refused. Cached per container (``store.auth``): no DynamoDB request when warm;
+    every write of the request then checks the agent's version.
     """
     if get_settings().auth_mode == "cognito":
-        claims = (request.context or {}).get("authorizer", {}).get("claims") or {}
-        agent_id = claims.get("email") or claims.get("cognito:username")
-        agent = agents.agent_by_id(agent_id) if agent_id else None
-        if agent is None:
-            raise Unauthorized("no enabled agent record for this Cognito user")
+        agent = cognito_agent((request.context or {}).get("authorizer", {}).get("claims") or {})
     else:
         header = (request.headers or {}).get("authorization", "")
         scheme, _, token = header.partition(" ")
@@ -129,6 +126,31 @@ def authenticate(request: Request) -> AgentItem:
         if agent is None:
             raise Unauthorized("invalid token")
     auth.set_guard(agent.agent_id, int(agent.auth_version or 0))
+    return agent
+
+
+def cognito_agent(claims: dict[str, Any]) -> AgentItem:
+    """The enabled agent the verified Cognito claims name, or Unauthorized.
+
+    The claim is ``HELPDESK_COGNITO_AGENT_CLAIM`` (default ``email``). ``email`` is matched against the
+    agent's ``email`` (case-insensitive; refused when ``email_verified`` is present and not true, or
+    when two agents share the address); any other claim (``cognito:username``, ``custom:agent_id``, ...)
+    is the agent's id. There is no fallback to another claim.
+    """
+    claim = get_settings().cognito_agent_claim
+    value = claims.get(claim)
+    if not isinstance(value, str) or not value.strip():
+        raise Unauthorized(f"the ID token has no {claim!r} claim (HELPDESK_COGNITO_AGENT_CLAIM)")
+    if claims.get("token_use", "id") != "id":
+        raise Unauthorized("send the ID token, not the access token")
+    if claim == "email":
+        if str(claims.get("email_verified", "true")).lower() != "true":
+            raise Unauthorized("the Cognito user's e-mail is not verified")
+        agent = agents.agent_by_email(value)
+    else:
+        agent = agents.agent_by_id(value.strip())
+    if agent is None:
+        raise Unauthorized(f"no enabled agent for this Cognito user ({claim} {value!r})")
     return agent
 
 

@@ -110,6 +110,25 @@ def agent_by_id(agent_id: str) -> AgentItem | None:
     return agent
 
 
+def agent_by_email(email: str) -> AgentItem | None:
+    """The one enabled agent whose ``email`` equals ``email`` (case-insensitive), or None (none, or more
+    than one: an ambiguous address signs nobody in). One Query of the ``Agents`` index, cached like
+    ``agent_for_token``."""
+    wanted = email.strip().lower()
+    key = (get_settings().table_name, "email:" + wanted)
+    hit = auth.cached(key)
+    if hit is not None:
+        return hit  # type: ignore[return-value]
+    matches = [a for a in list_agents() if (a.email or "").strip().lower() == wanted]
+    if len(matches) != 1 or matches[0].disabled:
+        return None
+    agent = get_agent(matches[0].agent_id)  # the index may project less than the whole item
+    if agent is None or agent.disabled:
+        return None
+    auth.remember(key, agent)
+    return agent
+
+
 def list_agents(limit: int = 500) -> list[AgentItem]:
     """Every agent by id (the sparse ``Agents`` index; one Query per 1 MB)."""
     return list(AgentItem.everyone.query("AGENTS", limit=limit))

@@ -1,0 +1,153 @@
+"""Cognito mode as deployed: ID tokens issued by a user pool (moto's cognito-idp, ``admin_initiate_auth``),
+verified against the pool's JWKS in front of the app (``infra.cognito_standin``, what API Gateway's
+authorizer does in AWS), and the agent found by the documented claim.
+
+The stack test goes through the real HTTP stack ``make run`` starts, with
+``HELPDESK_AUTH_MODE=cognito``; the claim-selection tests call ``cognito_agent`` with claims as
+API Gateway passes them.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+import requests
+
+from tests.functional.stack_kit import Stack, add_agents, running_stack
+
+PASSWORD = "Correct-Horse-9-battery"
+
+
+def cognito(stack: Stack) -> Any:
+    return boto3.client("cognito-idp", region_name="ap-northeast-1", endpoint_url=stack.moto_url,
+                        aws_access_key_id="testing", aws_secret_access_key="testing")
+
+
+def pool_and_client(stack: Stack) -> tuple[str, str]:
+    idp = cognito(stack)
+    pool = idp.list_user_pools(MaxResults=10)["UserPools"][0]["Id"]
+    return pool, idp.list_user_pool_clients(UserPoolId=pool)["UserPoolClients"][0]["ClientId"]
+
+
+def sign_in(stack: Stack, email: str) -> dict[str, str]:
+    """Create the Cognito user (as an administrator would) and sign in: the pool's tokens."""
+    idp = cognito(stack)
+    pool, client = pool_and_client(stack)
+    try:
+        idp.admin_create_user(UserPoolId=pool, Username=email, MessageAction="SUPPRESS",
+                              UserAttributes=[{"Name": "email", "Value": email},
+                                              {"Name": "email_verified", "Value": "true"}])
+        idp.admin_set_user_password(UserPoolId=pool, Username=email, Password=PASSWORD, Permanent=True)
+    except idp.exceptions.UsernameExistsException:
+        pass  # signed in before: sign in again
+    result = idp.admin_initiate_auth(UserPoolId=pool, ClientId=client, AuthFlow="ADMIN_USER_PASSWORD_AUTH",
+                                     AuthParameters={"USERNAME": email, "PASSWORD": PASSWORD})
+    return result["AuthenticationResult"]
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+@pytest.fixture(scope="module")
+def stack() -> Iterator[Stack]:
+    with running_stack(HELPDESK_AUTH_MODE="cognito") as s:
+        add_agents(s, ["sato", "gone", "stranger-agent"])
+        add_agents(s, ["boss"], role="supervisor")
+        yield s
+
+
+def test_an_id_token_of_the_pool_signs_in_the_agent_with_that_email_and_role(stack: Stack) -> None:
+    sato = sign_in(stack, "sato@example.com")["IdToken"]
+    boss = sign_in(stack, "boss@example.com")["IdToken"]
+    claims = json.loads(base64.urlsafe_b64decode(sato.split(".")[1] + "=="))
+    assert claims["email"] == "sato@example.com" and claims["token_use"] == "id"
+
+    me = requests.get(f"{stack.url}/me", headers=bearer(sato), timeout=30)
+    assert me.status_code == 200, me.text
+    assert (me.json()["id"], me.json()["role"]) == ("sato", "agent")
+    me = requests.get(f"{stack.url}/me", headers=bearer(boss), timeout=30).json()
+    assert (me["id"], me["role"]) == ("boss", "supervisor")
+
+    # The role comes from the agent record: only the supervisor sees contact details and may disable.
+    listed = requests.get(f"{stack.url}/agents", headers=bearer(sato), timeout=30).json()["agents"]
+    assert all("email" not in a for a in listed)
+    listed = requests.get(f"{stack.url}/agents", headers=bearer(boss), timeout=30).json()["agents"]
+    assert {a["id"]: a["email"] for a in listed}["sato"] == "sato@example.com"
+    refused = requests.patch(f"{stack.url}/agents/gone", headers=bearer(sato), json={"disabled": True}, timeout=30)
+    assert refused.status_code == 403, refused.text
+    done = requests.patch(f"{stack.url}/agents/gone", headers=bearer(boss), json={"disabled": True}, timeout=30)
+    assert done.status_code == 200, done.text
+
+
+def test_a_disabled_or_unknown_user_and_a_bad_token_are_refused(stack: Stack) -> None:
+    boss = sign_in(stack, "boss@example.com")["IdToken"]
+    done = requests.patch(f"{stack.url}/agents/gone", headers=bearer(boss), json={"disabled": True}, timeout=30)
+    assert done.status_code == 200 and done.json()["disabled"] is True, done.text
+    gone = sign_in(stack, "gone@example.com")
+    answer = requests.get(f"{stack.url}/me", headers=bearer(gone["IdToken"]), timeout=30)
+    assert answer.status_code == 401 and "no enabled agent" in answer.json()["message"]
+
+    nobody = sign_in(stack, "nobody@example.com")["IdToken"]  # a Cognito user without an agent record
+    answer = requests.get(f"{stack.url}/me", headers=bearer(nobody), timeout=30)
+    assert answer.status_code == 401 and "nobody@example.com" in answer.json()["message"]
+
+    access = requests.get(f"{stack.url}/me", headers=bearer(gone["AccessToken"]), timeout=30)
+    assert access.status_code == 401  # verified, but an access token carries no e-mail: send the ID token
+
+    sato = sign_in(stack, "stranger-agent@example.com")["IdToken"]
+    head, body, sig = sato.split(".")
+    forged = json.loads(base64.urlsafe_b64decode(body + "=="))
+    forged["email"] = "boss@example.com"
+    forged_body = base64.urlsafe_b64encode(json.dumps(forged).encode()).rstrip(b"=").decode()
+    expired = dict(forged, email="stranger-agent@example.com", exp=int(time.time()) - 10)
+    expired_body = base64.urlsafe_b64encode(json.dumps(expired).encode()).rstrip(b"=").decode()
+    for token in (f"{head}.{forged_body}.{sig}",      # claims changed: the signature no longer matches
+                  f"{head}.{expired_body}.{sig}",     # expired (and re-encoded)
+                  stack.token,                        # an API token is no JWT in Cognito mode
+                  "", sato[:-4] + "AAAA"):            # missing, truncated signature
+        answer = requests.get(f"{stack.url}/tickets", headers=bearer(token) if token else {}, timeout=30)
+        assert answer.status_code == 401, (token[:20], answer.text)
+        assert answer.json() == {"message": "Unauthorized"}  # API Gateway's answer: the app never ran
+    assert requests.get(f"{stack.url}/me", headers=bearer(sato), timeout=30).status_code == 200
+    # Routes without agent authentication are not behind the authorizer.
+    assert requests.get(f"{stack.url}/openapi.json", timeout=30).status_code == 200
+
+
+@pytest.fixture
+def claim_env(agents, monkeypatch: pytest.MonkeyPatch):
+    from chalicelib.store import auth
+
+    monkeypatch.setenv("HELPDESK_AUTH_MODE", "cognito")
+    monkeypatch.setenv("HELPDESK_AUTH_CACHE_TTL_S", "0")
+    auth.forget()
+    return monkeypatch
+
+
+def test_the_agent_claim_is_configurable_and_has_no_fallback(claim_env) -> None:
+    from chalicelib.api.common import cognito_agent
+    from chalicelib.errors import Unauthorized
+    from chalicelib.store import agents as store
+
+    assert cognito_agent({"email": "SATO@example.com", "email_verified": "true",
+                          "token_use": "id"}).agent_id == "sato"
+    with pytest.raises(Unauthorized, match="'email' claim"):
+        cognito_agent({"cognito:username": "sato", "token_use": "id"})  # no silent fallback
+    with pytest.raises(Unauthorized, match="not verified"):
+        cognito_agent({"email": "sato@example.com", "email_verified": "false"})
+    store.upsert_agent("sato2", name="Sato Two", email="sato@example.com")
+    with pytest.raises(Unauthorized):  # two agents share the address: nobody is signed in by it
+        cognito_agent({"email": "sato@example.com"})
+
+    claim_env.setenv("HELPDESK_COGNITO_AGENT_CLAIM", "custom:agent_id")
+    assert cognito_agent({"custom:agent_id": "tanaka", "email": "sato@example.com"}).agent_id == "tanaka"
+    with pytest.raises(Unauthorized, match="'custom:agent_id' claim"):
+        cognito_agent({"email": "tanaka@example.com"})
+    claim_env.setenv("HELPDESK_COGNITO_AGENT_CLAIM", "cognito:username")
+    assert cognito_agent({"cognito:username": "tanaka"}).agent_id == "tanaka"
