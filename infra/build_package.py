@@ -41,6 +41,16 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from infra.bytecode import add_bytecode  # noqa: E402
+from infra.template_cognito import (  # noqa: E402
+    api_authorizer,
+    check_authorizer,
+    cognito_conditions,
+    cognito_environment,
+    cognito_outputs,
+    cognito_parameters,
+    cognito_resources,
+    guarded_routes,
+)
 from infra.template_ops import (  # noqa: E402
     DLQ_ID,
     TOPIC_ID,
@@ -219,8 +229,10 @@ def merge_template(stage: str) -> tuple[dict[str, Any], list[str]]:
     resources.update(secret_resources())
     resources.update(dlq_resources())
     endpoint = f"https://${{RestAPI}}.execute-api.${{AWS::Region}}.${{AWS::URLSuffix}}/{API_STAGE}"
+    resources.update(cognito_resources({"Fn::Sub": f"{endpoint}/console"}))
     env = {"HELPDESK_TABLE": {"Ref": TABLE_ID}, "HELPDESK_RAW_BUCKET": {"Ref": BUCKET_ID},
-           "EMAIL_CONFIGURATION_SET": {"Ref": EMAIL_CONFIG_SET_ID}, **function_environment()}
+           "EMAIL_CONFIGURATION_SET": {"Ref": EMAIL_CONFIG_SET_ID}, **function_environment(),
+           **cognito_environment()}
     from chalice.utils import to_cfn_resource_name
 
     sized = {to_cfn_resource_name(name) for name in function_sizes()}  # jobs .chalice/config.json sizes itself
@@ -233,7 +245,8 @@ def merge_template(stage: str) -> tuple[dict[str, Any], list[str]]:
         resources[fn] = {"Properties": {"Environment": {"Variables": fn_env},
                                         **function_ops(fn, is_async=is_async, own_memory=fn in sized)}}
         resources[f"{fn}LogGroup"] = log_group(fn, short)
-    resources["RestAPI"] = {"Properties": {"Name": {"Fn::Sub": f"{app_name}-${{Stage}}"}}}
+    resources["RestAPI"] = api_authorizer(guarded_routes(_app()))
+    resources["RestAPI"]["Properties"]["Name"] = {"Fn::Sub": f"{app_name}-${{Stage}}"}
     resources.update(alarm_resources(to_cfn_resource_name("sweep") if "Sweep" in functions else None,
                                      {"Fn::Sub": f"{app_name}-${{Stage}}"}))
     wire_email_events(resources, functions)
@@ -253,13 +266,21 @@ def merge_template(stage: str) -> tuple[dict[str, Any], list[str]]:
         "AsyncFailureQueueUrl": {"Description": "Failed asynchronous invocations (helpdesk dlq list/redrive)",
                                  "Value": {"Ref": DLQ_ID}},
         "Stage": {"Value": {"Ref": "Stage"}},
+        **cognito_outputs(),
     }
     for name in sorted(SECRET_OUTPUTS):
         outputs[secret_id(name)] = {"Description": f"Secrets Manager secret holding {name}",
                                     "Value": {"Ref": secret_id(name)}}
-    template = {"Parameters": parameters(stage), "Conditions": conditions(), "Resources": resources,
-                "Outputs": outputs}
+    template = {"Parameters": {**parameters(stage), **cognito_parameters()},
+                "Conditions": {**conditions(), **cognito_conditions()}, "Resources": resources, "Outputs": outputs}
     return template, functions
+
+
+def _app() -> Any:
+    """The Chalice app of the working tree (its routes decide what the Cognito authorizer guards)."""
+    from app import app
+
+    return app
 
 
 def fn_short_names(functions: list[str]) -> dict[str, str]:
@@ -354,6 +375,7 @@ def build(out: Path, stage: str) -> dict[str, Any]:
     output = chalice_package(stage, out)
     prune_dependency_cache(output)
     check_package(out, template, functions)
+    check_authorizer(json.loads((out / "sam.json").read_text()), guarded_routes(_app()))
     lint = cfn_lint(out / "sam.json")
     zip_path = out / "deployment.zip"
     compiled = add_bytecode(zip_path)  # infra/bytecode.py: no compiling on every cold start

@@ -13,42 +13,12 @@ import base64
 import json
 import time
 from collections.abc import Iterator
-from typing import Any
 
-import boto3
 import pytest
 import requests
 
+from tests.functional import cognito_kit
 from tests.functional.stack_kit import Stack, add_agents, running_stack
-
-PASSWORD = "Correct-Horse-9-battery"
-
-
-def cognito(stack: Stack) -> Any:
-    return boto3.client("cognito-idp", region_name="ap-northeast-1", endpoint_url=stack.moto_url,
-                        aws_access_key_id="testing", aws_secret_access_key="testing")
-
-
-def pool_and_client(stack: Stack) -> tuple[str, str]:
-    idp = cognito(stack)
-    pool = idp.list_user_pools(MaxResults=10)["UserPools"][0]["Id"]
-    return pool, idp.list_user_pool_clients(UserPoolId=pool)["UserPoolClients"][0]["ClientId"]
-
-
-def sign_in(stack: Stack, email: str) -> dict[str, str]:
-    """Create the Cognito user (as an administrator would) and sign in: the pool's tokens."""
-    idp = cognito(stack)
-    pool, client = pool_and_client(stack)
-    try:
-        idp.admin_create_user(UserPoolId=pool, Username=email, MessageAction="SUPPRESS",
-                              UserAttributes=[{"Name": "email", "Value": email},
-                                              {"Name": "email_verified", "Value": "true"}])
-        idp.admin_set_user_password(UserPoolId=pool, Username=email, Password=PASSWORD, Permanent=True)
-    except idp.exceptions.UsernameExistsException:
-        pass  # signed in before: sign in again
-    result = idp.admin_initiate_auth(UserPoolId=pool, ClientId=client, AuthFlow="ADMIN_USER_PASSWORD_AUTH",
-                                     AuthParameters={"USERNAME": email, "PASSWORD": PASSWORD})
-    return result["AuthenticationResult"]
 
 
 def bearer(token: str) -> dict[str, str]:
@@ -64,8 +34,8 @@ def stack() -> Iterator[Stack]:
 
 
 def test_an_id_token_of_the_pool_signs_in_the_agent_with_that_email_and_role(stack: Stack) -> None:
-    sato = sign_in(stack, "sato@example.com")["IdToken"]
-    boss = sign_in(stack, "boss@example.com")["IdToken"]
+    sato = cognito_kit.sign_in(stack.moto_url, "sato@example.com")["IdToken"]
+    boss = cognito_kit.sign_in(stack.moto_url, "boss@example.com")["IdToken"]
     claims = json.loads(base64.urlsafe_b64decode(sato.split(".")[1] + "=="))
     assert claims["email"] == "sato@example.com" and claims["token_use"] == "id"
 
@@ -87,21 +57,22 @@ def test_an_id_token_of_the_pool_signs_in_the_agent_with_that_email_and_role(sta
 
 
 def test_a_disabled_or_unknown_user_and_a_bad_token_are_refused(stack: Stack) -> None:
-    boss = sign_in(stack, "boss@example.com")["IdToken"]
+    boss = cognito_kit.sign_in(stack.moto_url, "boss@example.com")["IdToken"]
     done = requests.patch(f"{stack.url}/agents/gone", headers=bearer(boss), json={"disabled": True}, timeout=30)
     assert done.status_code == 200 and done.json()["disabled"] is True, done.text
-    gone = sign_in(stack, "gone@example.com")
+    gone = cognito_kit.sign_in(stack.moto_url, "gone@example.com")
     answer = requests.get(f"{stack.url}/me", headers=bearer(gone["IdToken"]), timeout=30)
     assert answer.status_code == 401 and "no enabled agent" in answer.json()["message"]
 
-    nobody = sign_in(stack, "nobody@example.com")["IdToken"]  # a Cognito user without an agent record
+    # A Cognito user without an agent record.
+    nobody = cognito_kit.sign_in(stack.moto_url, "nobody@example.com")["IdToken"]
     answer = requests.get(f"{stack.url}/me", headers=bearer(nobody), timeout=30)
     assert answer.status_code == 401 and "nobody@example.com" in answer.json()["message"]
 
     access = requests.get(f"{stack.url}/me", headers=bearer(gone["AccessToken"]), timeout=30)
     assert access.status_code == 401  # verified, but an access token carries no e-mail: send the ID token
 
-    sato = sign_in(stack, "stranger-agent@example.com")["IdToken"]
+    sato = cognito_kit.sign_in(stack.moto_url, "stranger-agent@example.com")["IdToken"]
     head, body, sig = sato.split(".")
     forged = json.loads(base64.urlsafe_b64decode(body + "=="))
     forged["email"] = "boss@example.com"

@@ -1,7 +1,9 @@
 /* English catalogue: every text and value the console shows. Same keys as i18n-ja.js (a test checks). */
 export default {
   brand: "Helpdesk", logout: "Log out", loginTitle: "Sign in", tokenLabel: "API token", signIn: "Sign in",
-  badToken: "That token is not valid", otherLang: "日本語", searchPlaceholder: "Search number, email, tag, subject",
+  badToken: "That token is not valid", ssoHint: "Sign in with your organisation account.",
+  ssoSignIn: "Sign in with Cognito", ssoFailed: "Sign-in did not complete. Please try again.",
+  ssoNoAgent: "Signed in, but this account is not an enabled agent. Ask an administrator.", otherLang: "日本語", searchPlaceholder: "Search number, email, tag, subject",
   searchButton: "Search", quoted: "“{s}”",
   view_all: "All", view_open: "Open", view_unassigned: "Unassigned", view_new: "New", view_mine: "Mine",
   view_at_risk: "At risk", view_breached: "Breached", view_escalated: "Escalated", view_pending: "Pending",

@@ -1,7 +1,9 @@
 /* 日本語カタログ: コンソールに表示するすべての文言と値。キーは i18n-en.js と同じ (テストが照合します)。 */
 export default {
   brand: "ヘルプデスク", logout: "ログアウト", loginTitle: "ログイン", tokenLabel: "APIトークン", signIn: "ログイン",
-  badToken: "トークンが正しくありません", otherLang: "English", searchPlaceholder: "番号・メール・タグ・件名で検索",
+  badToken: "トークンが正しくありません", ssoHint: "組織のアカウントでログインしてください。",
+  ssoSignIn: "Cognito でログイン", ssoFailed: "ログインが完了しませんでした。もう一度お試しください。",
+  ssoNoAgent: "ログインしましたが、このアカウントは有効な担当者として登録されていません。管理者に連絡してください。", otherLang: "English", searchPlaceholder: "番号・メール・タグ・件名で検索",
   searchButton: "検索", quoted: "「{s}」",
   view_all: "すべて", view_open: "対応中", view_unassigned: "未割り当て", view_new: "新規", view_mine: "自分の担当",
   view_at_risk: "期限間近", view_breached: "期限超過", view_escalated: "エスカレーション中", view_pending: "保留中",

@@ -1,6 +1,8 @@
 /* The console's shell: sign-in, language switch, navigation, search box and the hash router.
- * The bearer token lives in sessionStorage only; without it nothing but the login form shows. */
+ * The bearer token (an API token, or the Cognito ID token: auth.js) lives in sessionStorage only;
+ * without it nothing but the login form shows. */
 import { api, ApiError, forget, setToken, token, whenUnauthorized } from "./api.js";
+import { finishSignIn, signOutOfHostedUi, startSignIn, usesCognito } from "./auth.js";
 import { showAgents } from "./agents-page.js";
 import { $, h } from "./dom.js";
 import { lang, setLang, t } from "./i18n.js";
@@ -21,10 +23,17 @@ function showLogin(message) {
   $("app").hidden = true; $("nav").hidden = true; $("logout").hidden = true; $("search-form").hidden = true;
   $("app").replaceChildren(); $("whoami").textContent = "";
   $("login").hidden = false; $("login-error").textContent = message || "";
+  $("login-form").hidden = usesCognito(); $("sso").hidden = !usesCognito();
 }
 
-function logout() { setToken(null); setMe(null); forget(); nextPage(); showLogin(); }
-whenUnauthorized(logout);
+function signOut() { setToken(null); setMe(null); forget(); nextPage(); showLogin(); }
+whenUnauthorized(signOut); // an expired ID token: sign in again (the hosted UI may still know the agent)
+
+function logout() {
+  const signedIn = Boolean(token());
+  signOut();
+  if (usesCognito() && signedIn) signOutOfHostedUi();
+}
 
 async function login(value) {
   setToken(value);
@@ -34,7 +43,7 @@ async function login(value) {
     setMe(me);
   } catch (err) {
     setToken(null);
-    showLogin(t("badToken"));
+    showLogin(t(usesCognito() ? "ssoNoAgent" : "badToken"));
     return;
   }
   $("login").hidden = true; $("app").hidden = false; $("nav").hidden = false; $("logout").hidden = false;
@@ -89,5 +98,8 @@ document.addEventListener("DOMContentLoaded", () => {
     if (e.reason instanceof ApiError && e.reason.status !== 401 && !app.hidden)
       app.append(h("p", { class: "error", role: "alert" }, e.reason.message));
   });
-  if (token()) login(token()); else showLogin();
+  $("sso-button").addEventListener("click", () => startSignIn(lang));
+  finishSignIn().then((done) => {
+    if (token()) login(token()); else showLogin(typeof done === "string" ? t(done) : "");
+  });
 });
