@@ -43,6 +43,7 @@ if str(ROOT) not in sys.path:
 from infra.bytecode import add_bytecode  # noqa: E402
 from infra.template_cognito import (  # noqa: E402
     api_authorizer,
+    api_environment,
     check_authorizer,
     cognito_conditions,
     cognito_environment,
@@ -242,6 +243,8 @@ def merge_template(stage: str) -> tuple[dict[str, Any], list[str]]:
         # Every other function may hand work to the worker (chalicelib.background); the worker itself
         # must not name itself (a circular reference).
         fn_env = env if fn == WORKER_ID or WORKER_ID not in functions else {**env, WORKER_ENV: {"Ref": WORKER_ID}}
+        if not is_async:
+            fn_env = {**fn_env, **api_environment()}
         resources[fn] = {"Properties": {"Environment": {"Variables": fn_env},
                                         **function_ops(fn, is_async=is_async, own_memory=fn in sized)}}
         resources[f"{fn}LogGroup"] = log_group(fn, short)

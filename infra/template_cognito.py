@@ -78,8 +78,12 @@ def cognito_environment() -> dict[str, Any]:
         "HELPDESK_AUTH_MODE": {"Ref": "AuthMode"},
         "HELPDESK_COGNITO_AGENT_CLAIM": {"Ref": "CognitoAgentClaim"},
         "HELPDESK_COGNITO_DOMAIN": {"Fn::If": [CONDITION, hosted_ui_url(), ""]},
-        "HELPDESK_COGNITO_CLIENT_ID_PARAM": {"Fn::If": [CONDITION, {"Fn::Sub": CLIENT_ID_PARAM}, ""]},
     }
+
+
+def api_environment() -> dict[str, Any]:
+    """Environment of the API function only: where the console's app client id is (SSM, per stage)."""
+    return {"HELPDESK_COGNITO_CLIENT_ID_PARAM": {"Fn::If": [CONDITION, {"Fn::Sub": CLIENT_ID_PARAM}, ""]}}
 
 
 def cognito_resources(console_url: dict[str, Any]) -> dict[str, Any]:

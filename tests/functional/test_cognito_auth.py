@@ -122,3 +122,31 @@ def test_the_agent_claim_is_configurable_and_has_no_fallback(claim_env) -> None:
         cognito_agent({"email": "tanaka@example.com"})
     claim_env.setenv("HELPDESK_COGNITO_AGENT_CLAIM", "cognito:username")
     assert cognito_agent({"cognito:username": "tanaka"}).agent_id == "tanaka"
+
+
+def test_the_console_page_tells_the_script_how_to_sign_in(client, monkeypatch: pytest.MonkeyPatch) -> None:
+    import html
+    import re
+
+    import boto3
+
+    from chalicelib import secrets
+
+    page = client.http.get("/console")
+    assert '<meta name="helpdesk-auth" content="{&quot;mode&quot;:&quot;token&quot;}">' in page.body.decode()
+    assert "connect-src 'self';" in page.headers["Content-Security-Policy"]
+
+    # Deployed: the client id comes from the stack's SSM parameter (the function cannot refer to the client).
+    boto3.client("ssm", region_name="ap-northeast-1").put_parameter(
+        Name="/helpdesk/prod/cognito-client-id", Value="5abc123client", Type="String")
+    secrets.clear_cache()
+    domain = "https://helpdesk-prod-123456789012.auth.ap-northeast-1.amazoncognito.com"
+    monkeypatch.setenv("HELPDESK_AUTH_MODE", "cognito")
+    monkeypatch.setenv("HELPDESK_COGNITO_DOMAIN", domain + "/")
+    monkeypatch.setenv("HELPDESK_COGNITO_CLIENT_ID_PARAM", "/helpdesk/prod/cognito-client-id")
+    page = client.http.get("/console")
+    meta = re.search(r'<meta name="helpdesk-auth" content="([^"]*)">', page.body.decode()).group(1)
+    assert json.loads(html.unescape(meta)) == {"mode": "cognito", "domain": domain, "client_id": "5abc123client"}
+    csp = page.headers["Content-Security-Policy"]
+    assert f"connect-src 'self' {domain};" in csp
+    assert "script-src 'self';" in csp and "form-action 'none'" in csp  # nothing else loosened

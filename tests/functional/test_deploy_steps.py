@@ -25,7 +25,9 @@ pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("package")]
 
 STOP_MARKER = "# from here on you need your AWS account"
 EXPECTED_PARAMETERS = {"Stage", "EmailFrom", "NotifyEmailFrom", "PublicBaseUrl", "ApiMemorySize", "JobMemorySize",
-                       "LogRetentionDays", "AlarmEmail", "Tracing"}
+                       "LogRetentionDays", "AlarmEmail", "Tracing", "AuthMode", "CognitoAgentClaim",
+                       "CognitoDomainPrefix"}
+COGNITO_RESOURCES = ("CognitoUserPool", "CognitoUserPoolClient", "CognitoUserPoolDomain", "CognitoClientIdParameter")
 
 
 def readme_section(title: str) -> str:
@@ -97,6 +99,48 @@ def test_packaged_template_is_cfn_lint_clean_with_every_parameter(followed: Path
     body = json.dumps(template["Resources"]) + json.dumps(template.get("Conditions", {}))
     for name in EXPECTED_PARAMETERS:  # each one is used
         assert f'{{"Ref": "{name}"}}' in body or f"${{{name}}}" in body, name
+
+
+def test_cognito_mode_is_one_parameter_and_lints_clean_on_and_off(followed: Path, template: dict[str, Any],
+                                                                  tmp_path: Path) -> None:
+    from app import app
+    from chalicelib.api.openapi import needs_agent
+
+    res = template["Resources"]
+    assert all(res[rid]["Condition"] == "UseCognito" for rid in COGNITO_RESOURCES)
+    assert template["Conditions"]["UseCognito"] == {"Fn::Equals": [{"Ref": "AuthMode"}, "cognito"]}
+    client = res["CognitoUserPoolClient"]["Properties"]
+    assert (client["GenerateSecret"], client["AllowedOAuthFlows"]) == (False, ["code"])  # public client, PKCE
+    assert client["CallbackURLs"][0] == client["LogoutURLs"][0] == template["Outputs"]["ConsoleURL"]["Value"]
+    assert "email" not in client["WriteAttributes"]  # an agent cannot take a colleague's address
+    assert res["CognitoUserPool"]["Properties"]["AdminCreateUserConfig"] == {"AllowAdminCreateUserOnly": True}
+    # The authorizer guards exactly the routes that authenticate an agent; webhooks and the console stay open.
+    body = res["RestAPI"]["Properties"]["DefinitionBody"]
+    guarded = {(path, m) for path, ops in body["paths"].items() for m, op in ops.items() if "security" in op}
+    expected = {(path, m.lower()) for path, methods in app.routes.items() for m, entry in methods.items()
+                if needs_agent(entry.view_function)}
+    assert guarded == expected and len(guarded) >= 30
+    assert not {("/webhooks/form", "post"), ("/console", "get"), ("/openapi.json", "get")} & guarded
+    authorizer = body["securityDefinitions"]["HelpdeskCognito"]["Fn::If"][1]["x-amazon-apigateway-authorizer"]
+    assert authorizer["providerARNs"] == [{"Fn::GetAtt": ["CognitoUserPool", "Arn"]}]
+    for rid, r in res.items():
+        if r["Type"] == "AWS::Serverless::Function":
+            env = r["Properties"]["Environment"]["Variables"]
+            assert env["HELPDESK_AUTH_MODE"] == {"Ref": "AuthMode"}, rid
+            assert env["HELPDESK_COGNITO_AGENT_CLAIM"] == {"Ref": "CognitoAgentClaim"}, rid
+    param = res["APIHandler"]["Properties"]["Environment"]["Variables"]["HELPDESK_COGNITO_CLIENT_ID_PARAM"]
+    assert param["Fn::If"][1] == res["CognitoClientIdParameter"]["Properties"]["Name"] == {
+        "Fn::Sub": "/helpdesk/${Stage}/cognito-client-id"}  # inside the role's parameter/helpdesk/${Stage}/*
+    # cfn-lint follows both branches of every condition; lint the template with Cognito's defaults on too.
+    on = json.loads(json.dumps(template))
+    on["Parameters"]["AuthMode"]["Default"] = "cognito"
+    on["Parameters"]["PublicBaseUrl"]["Default"] = "https://help.example.com"
+    (tmp_path / "cognito-on.json").write_text(json.dumps(on))
+    (tmp_path / "cognito-off.json").write_text(json.dumps(template))
+    proc = subprocess.run([str(ROOT / ".venv" / "bin" / "cfn-lint"), "--regions", "ap-northeast-1", "--",
+                           str(tmp_path / "cognito-on.json"), str(tmp_path / "cognito-off.json")],
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout
 
 
 def _function_env(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
