@@ -52,19 +52,20 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 
 STAGE ?= dev
+RUNTIME ?= python3.11
 STACK ?= helpdesk-$(STAGE)
 ARTIFACT_BUCKET ?=
 PARAMS ?=
 
-package: $(STAMP)  ## build the deployable package of $(STAGE) into build/$(STAGE)/ (no AWS needed)
-	$(PY) -m infra.build_package --stage $(STAGE)
+package: $(STAMP)  ## build the deployable package of $(STAGE) for Lambda's $(RUNTIME) into build/$(STAGE)/ (no AWS needed)
+	$(PY) -m infra.build_package --stage $(STAGE) --runtime $(RUNTIME)
 
 deploy: package  ## deploy build/$(STAGE)/ as the stack helpdesk-$(STAGE) (AWS CLI v2 and your credentials)
 	@test -n "$(ARTIFACT_BUCKET)" || { echo "set ARTIFACT_BUCKET=<an S3 bucket of yours for the code zip>"; exit 2; }
 	aws cloudformation package --template-file build/$(STAGE)/sam.json --s3-bucket $(ARTIFACT_BUCKET) \
 	  --s3-prefix $(STACK) --output-template-file build/$(STAGE)/packaged.yaml
 	aws cloudformation deploy --template-file build/$(STAGE)/packaged.yaml --stack-name $(STACK) \
-	  --capabilities CAPABILITY_IAM --no-fail-on-empty-changeset --parameter-overrides Stage=$(STAGE) $(PARAMS)
+	  --capabilities CAPABILITY_IAM --no-fail-on-empty-changeset --parameter-overrides Stage=$(STAGE) PythonRuntime=$(RUNTIME) $(PARAMS)
 	aws cloudformation describe-stacks --stack-name $(STACK) --query 'Stacks[0].Outputs' --output table
 
 bench: $(STAMP)  ## benchmarks under bench/, each printing side-by-side ratios

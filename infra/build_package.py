@@ -13,11 +13,19 @@ Steps (see ARCHITECTURE.md, "Packaging trap"):
    function's HELPDESK_TABLE / HELPDESK_RAW_BUCKET pointing at them, and each
    Chalice-managed role's policy (from ``.chalice/policy.json``) narrowed to
    exactly those resources.
-3. ``chalice package --merge-template`` into ``--out`` (fake credentials, never
-   AWS), then ``cfn-lint`` the SAM template; any error fails the build.
+3. The dependencies for the Lambda runtime chosen with ``--runtime`` (``python3.11``,
+   ``python3.12``, ``python3.13``; ``infra/runtime.py``): ``uv pip install --target``
+   of ``requirements.lock`` (hashes required) with manylinux wheels of that Python
+   version only, into the staged ``vendor/``, so the zip never holds a compiled
+   extension of the build interpreter's version. Chalice gets an empty requirements
+   file and ships ``vendor/`` as it is.
+4. ``chalice package --merge-template`` into ``--out`` (fake credentials, never
+   AWS), then ``cfn-lint`` the SAM template; any error fails the build. Every
+   function's ``Runtime`` is the ``PythonRuntime`` Parameter, whose default is the
+   runtime built for, and a template Rule refuses a deploy with another one.
 
-Writes only the git-ignored ``build/`` (Chalice's dependency cache lives in
-``build/src/.chalice/deployments``, pruned to the newest zip). ``--vendor-only``
+Writes only the git-ignored ``build/`` (Chalice's zip cache lives in
+``build/src/.chalice/deployments``, pruned to the newest zip; downloaded wheels in uv's cache). ``--vendor-only``
 just recreates the top-level ``vendor/``, e.g. before ``chalice deploy``.
 """
 
@@ -40,7 +48,14 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from infra.bytecode import add_bytecode  # noqa: E402
+from infra.runtime import (  # noqa: E402
+    DEFAULT_RUNTIME,
+    RUNTIMES,
+    compile_for_runtime,
+    install_dependencies,
+    runtime_parameter,
+    runtime_rules,
+)
 from infra.template_cognito import (  # noqa: E402
     api_authorizer,
     api_environment,
@@ -90,8 +105,6 @@ MERGE_TEMPLATE = BUILD_DIR / "merge-template.json"
 REGION = "ap-northeast-1"
 API_STAGE = "api"  # .chalice/config.json api_gateway_stage
 SECRET_OUTPUTS = ("FORM_WEBHOOK_SECRET", "EMAIL_WEBHOOK_SECRET", "CHAT_WEBHOOK_SECRET")
-DOWNLOAD_ATTEMPTS = 3
-DOWNLOAD_ERRORS = ("NoSuchPackageError", "Could not satisfy the requirement", "PackageDownloadError")
 FAKE_AWS_ENV = {
     "AWS_ACCESS_KEY_ID": "testing",
     "AWS_SECRET_ACCESS_KEY": "testing",
@@ -147,7 +160,7 @@ def vendor_folders(vendor_dir: Path = VENDOR_DIR) -> dict[str, int]:
     return counts
 
 
-def stage_source() -> dict[str, int]:
+def stage_source(runtime: str = DEFAULT_RUNTIME) -> dict[str, int]:
     """Copy the project into ``build/src`` (no bytecode, no hidden files) and package from there.
 
     Chalice zips and hashes every file under ``chalicelib/``; packaging the
@@ -157,15 +170,18 @@ def stage_source() -> dict[str, int]:
     """
     STAGE_DIR.mkdir(parents=True, exist_ok=True)
     shutil.copy2(ROOT / "app.py", STAGE_DIR / "app.py")
-    # Chalice installs the staged requirements.txt: the lock (exact versions, every file's sha256),
-    # so the zip holds what CI tested and a tampered download fails the build.
-    shutil.copy2(ROOT / "requirements.lock", STAGE_DIR / "requirements.txt")
+    # Chalice installs nothing: the dependencies are in vendor/ already, installed from the lock
+    # (exact versions, every file's sha256) for the chosen runtime's Python version.
+    (STAGE_DIR / "requirements.txt").write_text("# dependencies: vendor/ (infra/runtime.py)\n")
     shutil.rmtree(STAGE_DIR / "chalicelib", ignore_errors=True)
     shutil.copytree(ROOT / "chalicelib", STAGE_DIR / "chalicelib", ignore=_ignore_non_files)
     (STAGE_DIR / ".chalice").mkdir(exist_ok=True)
     for name in ("config.json", "policy.json"):
         shutil.copy2(ROOT / ".chalice" / name, STAGE_DIR / ".chalice" / name)
-    return vendor_folders(STAGE_DIR / "vendor")
+    counts = vendor_folders(STAGE_DIR / "vendor")
+    counts["dependencies"] = install_dependencies(ROOT / "requirements.lock", STAGE_DIR / "vendor", runtime,
+                                                  _tool("uv"))
+    return counts
 
 
 def chalice_resources(stage: str) -> tuple[str, list[str], dict[str, Path]]:
@@ -218,7 +234,7 @@ def scoped_policy(policy_file: Path) -> dict[str, Any]:
     return doc
 
 
-def merge_template(stage: str) -> tuple[dict[str, Any], list[str]]:
+def merge_template(stage: str, runtime: str = DEFAULT_RUNTIME) -> tuple[dict[str, Any], list[str]]:
     """The template merged into Chalice's SAM output (dicts merge deeply; lists and values replace).
 
     Returns the template and the logical ids of the functions it wires.
@@ -245,7 +261,7 @@ def merge_template(stage: str) -> tuple[dict[str, Any], list[str]]:
         fn_env = env if fn == WORKER_ID or WORKER_ID not in functions else {**env, WORKER_ENV: {"Ref": WORKER_ID}}
         if not is_async:
             fn_env = {**fn_env, **api_environment()}
-        resources[fn] = {"Properties": {"Environment": {"Variables": fn_env},
+        resources[fn] = {"Properties": {"Environment": {"Variables": fn_env}, "Runtime": {"Ref": "PythonRuntime"},
                                         **function_ops(fn, is_async=is_async, own_memory=fn in sized)}}
         resources[f"{fn}LogGroup"] = log_group(fn, short)
     resources["RestAPI"] = api_authorizer(guarded_routes(_app()))
@@ -274,7 +290,8 @@ def merge_template(stage: str) -> tuple[dict[str, Any], list[str]]:
     for name in sorted(SECRET_OUTPUTS):
         outputs[secret_id(name)] = {"Description": f"Secrets Manager secret holding {name}",
                                     "Value": {"Ref": secret_id(name)}}
-    template = {"Parameters": {**parameters(stage), **cognito_parameters()},
+    template = {"Parameters": {**parameters(stage), **cognito_parameters(), **runtime_parameter(runtime)},
+                "Rules": runtime_rules(runtime),
                 "Conditions": {**conditions(), **cognito_conditions()}, "Resources": resources, "Outputs": outputs}
     return template, functions
 
@@ -312,23 +329,11 @@ def chalice_package(stage: str, out: Path) -> str:
     shutil.rmtree(out, ignore_errors=True)
     cmd = [_tool("chalice"), "--project-dir", str(STAGE_DIR), "package", "--stage", stage,
            "--merge-template", str(MERGE_TEMPLATE), str(out)]
-    for attempt in range(1, DOWNLOAD_ATTEMPTS + 1):
-        proc = _run(cmd, env)
-        output = proc.stdout + proc.stderr
-        if proc.returncode == 0:
-            return output
-        if attempt == DOWNLOAD_ATTEMPTS or not download_failed(output):
-            break
-        print(f"chalice package: downloading the dependencies failed (attempt {attempt}); retrying", file=sys.stderr)
-        shutil.rmtree(out, ignore_errors=True)
-        time.sleep(2 * attempt)
-    raise BuildError(f"chalice package failed ({proc.returncode}):\n{output}")
-
-
-def download_failed(chalice_output: str) -> bool:
-    """Whether ``chalice package`` failed fetching wheels from the package index (a network hiccup, worth a
-    retry). Chalice downloads every requirement again whenever ``vendor/`` (rules, plugins) changes."""
-    return any(marker in chalice_output for marker in DOWNLOAD_ERRORS)
+    proc = _run(cmd, env)
+    output = proc.stdout + proc.stderr
+    if proc.returncode != 0:
+        raise BuildError(f"chalice package failed ({proc.returncode}):\n{output}")
+    return output
 
 
 def prune_dependency_cache(chalice_output: str) -> None:
@@ -349,6 +354,10 @@ def check_package(out: Path, merged: dict[str, Any], functions: list[str]) -> No
     unwired = sorted(r for r, v in template.items() if v["Type"] == "AWS::Serverless::Function" and r not in functions)
     if unwired:
         raise BuildError(f"functions without the table/bucket environment: {unwired}")
+    other_runtime = sorted(r for r, v in template.items() if v["Type"] == "AWS::Serverless::Function"
+                           and v["Properties"].get("Runtime") != {"Ref": "PythonRuntime"})
+    if other_runtime:
+        raise BuildError(f"functions whose Runtime is not the PythonRuntime parameter: {other_runtime}")
     with zipfile.ZipFile(out / "deployment.zip") as zf:
         names = zf.namelist()
     for required in ("app.py", "chalicelib/__init__.py", "plugins/__init__.py", "rules/"):
@@ -367,12 +376,12 @@ def cfn_lint(template_path: Path) -> str:
     return proc.stdout.strip()
 
 
-def build(out: Path, stage: str) -> dict[str, Any]:
+def build(out: Path, stage: str, runtime: str = DEFAULT_RUNTIME) -> dict[str, Any]:
     """Build the package into ``out``; returns a summary (paths, sizes, timings)."""
     started = time.monotonic()
     check_out_dir(out)
-    vendored = stage_source()
-    template, functions = merge_template(stage)
+    vendored = stage_source(runtime)
+    template, functions = merge_template(stage, runtime)
     BUILD_DIR.mkdir(exist_ok=True)
     MERGE_TEMPLATE.write_text(json.dumps(template, indent=2) + "\n")
     output = chalice_package(stage, out)
@@ -381,11 +390,13 @@ def build(out: Path, stage: str) -> dict[str, Any]:
     check_authorizer(json.loads((out / "sam.json").read_text()), guarded_routes(_app()))
     lint = cfn_lint(out / "sam.json")
     zip_path = out / "deployment.zip"
-    compiled = add_bytecode(zip_path)  # infra/bytecode.py: no compiling on every cold start
+    compiled, bytecode_note = compile_for_runtime(zip_path, runtime)  # no compiling on every cold start
     with zipfile.ZipFile(zip_path) as zf:
         unzipped = sum(i.file_size for i in zf.infolist())
     return {
         "stage": stage,
+        "runtime": runtime,
+        "bytecode_note": bytecode_note,
         "zip": zip_path,
         "template": out / "sam.json",
         "merge_template": MERGE_TEMPLATE,
@@ -405,6 +416,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, help="output folder (default build/<stage>)")
     parser.add_argument("--stage", default="dev", help="stage: the Stage parameter's default (default dev)")
+    parser.add_argument("--runtime", default=DEFAULT_RUNTIME, choices=RUNTIMES,
+                        help=f"Lambda runtime the dependencies are fetched for (default {DEFAULT_RUNTIME})")
     parser.add_argument("--vendor-only", action="store_true", help="only recreate vendor/ (before `chalice deploy`)")
     args = parser.parse_args(argv)
     if args.vendor_only:
@@ -414,7 +427,7 @@ def main(argv: list[str] | None = None) -> int:
     out = args.out or BUILD_DIR / args.stage
     out = out if out.is_absolute() else Path.cwd() / out
     try:
-        summary = build(out.resolve(), args.stage)
+        summary = build(out.resolve(), args.stage, args.runtime)
     except BuildError as exc:
         print(f"build_package: FAILED: {exc}", file=sys.stderr)
         return 1
@@ -424,10 +437,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"template  {summary['template']}  (cfn-lint: no errors)")
     print(f"merged    {summary['merge_template']}  (table {TABLE_ID}, bucket {BUCKET_ID}, "
           f"functions {', '.join(summary['functions'])})")
-    print(f"vendored  {', '.join(f'{k}/ ({n} files)' for k, n in summary['vendored'].items())}")
-    print(f"bytecode  {summary['bytecode_files']} unchecked-hash .pyc added (imports never compile on a cold start)")
-    deps = "reused from .chalice/deployments" if summary["cached_dependencies"] else "downloaded (manylinux wheels)"
-    print(f"stage {summary['stage']}, dependencies {deps}, {summary['seconds']:.1f} s")
+    print(f"vendored  {', '.join(f'{k}/ ({n} files)' for k, n in summary['vendored'].items() if k in VENDORED)}")
+    print(f"bytecode  {summary['bytecode_note']}")
+    print(f"stage {summary['stage']}, runtime {summary['runtime']} ({summary['vendored']['dependencies']} locked "
+          f"packages, manylinux wheels for it), {summary['seconds']:.1f} s")
     if summary["lint_warnings"]:
         print(f"cfn-lint warnings:\n{summary['lint_warnings']}")
     return 0

@@ -7,8 +7,9 @@ next to it and rewrites the zip. The ``.pyc`` are *unchecked-hash* (PEP 552):
 Python loads them without comparing the source's mtime, which a zip stores only
 to 2 seconds and Lambda's extraction need not keep. Unchecked means a changed
 source would not be recompiled; nobody edits files in a deployed package, and
-every build compiles afresh. The build's Python must be the Lambda runtime's
-(chalice packages for the Python it runs under).
+every build compiles afresh. The compiling Python must be the Lambda runtime's version
+(``infra/runtime.py`` runs this file as a script with that interpreter when it is not the
+build's own: ``python3.12 infra/bytecode.py build/prod/deployment.zip``; standard library only).
 """
 
 from __future__ import annotations
@@ -57,3 +58,7 @@ def is_unchecked_pyc(data: bytes) -> bool:
     """Whether ``data`` is a ``.pyc`` of this interpreter that Python loads without checking its source."""
     flags = int.from_bytes(data[4:8], "little")
     return data[:4] == importlib.util.MAGIC_NUMBER and flags & 0b01 == 1 and flags & 0b10 == 0
+
+
+if __name__ == "__main__":
+    print(add_bytecode(Path(sys.argv[1])), "files compiled for", sys.implementation.cache_tag)

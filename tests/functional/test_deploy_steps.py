@@ -26,7 +26,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("package")]
 STOP_MARKER = "# from here on you need your AWS account"
 EXPECTED_PARAMETERS = {"Stage", "EmailFrom", "NotifyEmailFrom", "PublicBaseUrl", "ApiMemorySize", "JobMemorySize",
                        "LogRetentionDays", "AlarmEmail", "Tracing", "AuthMode", "CognitoAgentClaim",
-                       "CognitoDomainPrefix"}
+                       "CognitoDomainPrefix", "PythonRuntime"}
 COGNITO_RESOURCES = ("CognitoUserPool", "CognitoUserPoolClient", "CognitoUserPoolDomain", "CognitoClientIdParameter")
 
 

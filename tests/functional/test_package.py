@@ -199,27 +199,32 @@ def test_iam_policy_grants_the_dynamodb_actions_used(template: dict[str, Any]) -
 
 
 def test_a_failed_dependency_download_is_retried_and_other_failures_are_not(monkeypatch, tmp_path):
-    """Chalice downloads every requirement again when rules/ or plugins/ change; a network hiccup then
-    must not fail the build, while a real error (here: a broken app) fails it at once with its output."""
+    """The dependencies come from the package index (uv, ``infra/runtime.py``); a network hiccup then must
+    not fail the build, while a real error (here: no wheel for the runtime) fails it at once with its output."""
     import subprocess as sp
 
-    from infra import build_package
+    from infra import runtime
 
-    hiccup = ("Traceback ...\nchalice.deploy.packager.NoSuchPackageError: "
-              "Could not satisfy the requirement: boto3==1.44.5\n")
-    results = [sp.CompletedProcess([], 2, "", hiccup), sp.CompletedProcess([], 0, "Creating deployment package.\n", "")]
+    hiccup = "error: Failed to fetch: `https://pypi.org/simple/boto3/`\n  Caused by: operation timed out\n"
+    results = [sp.CompletedProcess([], 2, "", hiccup), sp.CompletedProcess([], 0, "", "")]
     calls: list[list[str]] = []
-    monkeypatch.setattr(build_package, "_run", lambda cmd, env=None: calls.append(cmd) or results.pop(0))
-    monkeypatch.setattr(build_package.time, "sleep", lambda s: None)
-    assert build_package.chalice_package("dev", tmp_path / "out") == "Creating deployment package.\n"
+    monkeypatch.setattr(runtime, "_run", lambda cmd: calls.append(cmd) or results.pop(0))
+    monkeypatch.setattr(runtime.time, "sleep", lambda s: None)
+    (tmp_path / "boto3-1.44.5.dist-info").mkdir()
+    assert runtime.install_dependencies(ROOT / "requirements.lock", tmp_path, "python3.12", "uv") == 1
     assert len(calls) == 2
+    assert calls[0][calls[0].index("--python-version") + 1] == "3.12"
+    assert calls[0][calls[0].index("--python-platform") + 1] == "x86_64-manylinux_2_34"
+    assert {"--only-binary", "--require-hashes", "--no-deps"} <= set(calls[0])
 
-    broken = sp.CompletedProcess([], 2, "", "ImportError: cannot import name 'app'\n")
+    broken = sp.CompletedProcess([], 1, "", "error: rpds-py==2026.9.1 has no wheel for cp313-manylinux\n")
     calls.clear()
-    monkeypatch.setattr(build_package, "_run", lambda cmd, env=None: calls.append(cmd) or broken)
-    with pytest.raises(build_package.BuildError, match="cannot import name 'app'"):
-        build_package.chalice_package("dev", tmp_path / "out")
+    monkeypatch.setattr(runtime, "_run", lambda cmd: calls.append(cmd) or broken)
+    with pytest.raises(runtime.BuildError, match="has no wheel for cp313"):
+        runtime.install_dependencies(ROOT / "requirements.lock", tmp_path, "python3.13", "uv")
     assert len(calls) == 1
+    with pytest.raises(runtime.BuildError, match="python3.10"):
+        runtime.install_dependencies(ROOT / "requirements.lock", tmp_path, "python3.10", "uv")
 
 
 # --- bytecode shipped in the package (issue 15) ------------------------------------------------
@@ -284,3 +289,11 @@ def test_package_imports_run_the_shipped_bytecode(package: Path, tmp_path: Path)
     # The control: the same package without its bytecode runs the changed source.
     bare = _bytecode_probe(_unzip_read_only(package, tmp_path / "bare", drop_bytecode=True))
     assert bare["poisoned_module_ran"] is True
+
+
+def test_the_default_package_is_built_for_python311_throughout(package: Path, template: dict[str, Any]) -> None:
+    """The control of ``test_package_runtime.py``: the default build's binaries and template say 3.11."""
+    from tests.functional.test_package_runtime import assert_built_for
+
+    tags = assert_built_for(package / "deployment.zip", template, "python3.11")
+    assert tags["pyc"] == ["cpython-311"]
