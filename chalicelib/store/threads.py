@@ -6,7 +6,9 @@ import re
 import unicodedata
 from collections.abc import Iterable
 from datetime import datetime, timedelta
+from typing import Any
 
+from chalicelib.domain import InboundMessage
 from chalicelib.store import keys
 from chalicelib.store.models import RefItem, TicketItem
 
@@ -64,3 +66,33 @@ def recent_tickets(customer_id: str, since: datetime, limit: int = 20) -> list[T
     """The customer's tickets created since ``since``, newest first."""
     return list(TicketItem.by_customer.query(customer_id, TicketItem.created_at >= since,
                                              scan_index_forward=False, limit=limit))
+
+
+def own_refs(msg: InboundMessage) -> list[tuple[str, str]]:
+    """The references a message brings itself: its ids and its conversation."""
+    refs = [("msg", mid) for mid in msg.message_ids]
+    if msg.thread_key:
+        refs.append(("thread", msg.thread_key))
+    return list(dict.fromkeys(refs))
+
+
+def message_refs(msg: InboundMessage, number: int, now: datetime) -> list[RefItem]:
+    """REF items pointing the message's own references at ticket ``number``."""
+    return [ref_item(kind, value, number, now) for kind, value in own_refs(msg)]
+
+
+def still_owned_by(owner: int | None, now: datetime) -> Any:
+    """Condition of a claimed reference: still free (or expired), or still pointing at ``owner``."""
+    free = RefItem.pk.does_not_exist() | (RefItem.expires_at < now)
+    return free if owner is None else free | (RefItem.ticket_id == owner)
+
+
+def fit_claims(claimed: list[tuple[str, str]], msg: InboundMessage, room: int) -> list[tuple[str, str]]:
+    """The claims that fit in ``room`` transaction items: the conversation and the message's own ids
+    always (they must point at the new ticket), then the ids it answers, newest first."""
+    if len(claimed) <= room:
+        return claimed
+    own = set(own_refs(msg))
+    kept = [c for c in claimed if c in own]
+    answered = [c for c in claimed if c not in own]
+    return kept + answered[::-1][:max(0, room - len(kept))]

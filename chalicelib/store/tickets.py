@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -12,12 +13,13 @@ from ulid import ULID
 
 from chalicelib.domain import EventType, InboundMessage, Priority, Status
 from chalicelib.errors import Conflict, NotFound
-from chalicelib.store import keys, outbox, search
+from chalicelib.store import keys, outbox, search, threads
 from chalicelib.store.customers import NewCustomer
-from chalicelib.store.models import CounterItem, CustomerItem, DedupeItem, EventItem, RefItem, TicketItem
+from chalicelib.store.models import CounterItem, CustomerItem, DedupeItem, EventItem, TicketItem
 from chalicelib.store.threads import ref_item
 from chalicelib.store.tx import MAX_TRANSACTION_ITEMS, failed_conditions, failed_keys, transact_write
 
+log = logging.getLogger(__name__)
 DEDUPE_SK = "DEDUPE"
 DEDUPE_RETENTION = timedelta(days=90)
 
@@ -143,11 +145,22 @@ def create_ticket(
         planned, effects = prepare(ticket, event_to_dict(event))
         extra = event_items(number, planned, max(now, msg.received_at), "system")
     dedupe = _dedupe_item(msg, number, event.event_id, now)
-    claimed = list(dict.fromkeys([*claims, *_ref_keys(msg)]))
+    claimed = list(dict.fromkeys([*claims, *threads.own_refs(msg)]))
     known = owners or {}
     notifications = outbox.unique(outbox.attached(effects))
-    core = 3 + len(extra) + len(notifications) + search.staged_count(ticket, created=True)
-    claimed = fit_claims(claimed, msg, MAX_TRANSACTION_ITEMS - core - (3 if new_customer else 0))
+    # DynamoDB holds at most 100 items in a transaction. Past that, in this order: the search postings
+    # go after the commit, the claims of the ids the message answers are cut (its own ids and the
+    # conversation always stay), then the last rule events and notifications go after the commit.
+    fixed = 3 + (3 if new_customer else 0) + len(threads.fit_claims(claimed, msg, 0))
+    postings = search.staged_count(ticket, created=True)
+    postings_later = fixed + len(extra) + len(notifications) + len(claimed) + postings > MAX_TRANSACTION_ITEMS
+    room = MAX_TRANSACTION_ITEMS - fixed
+    late_events, extra = extra[max(0, room):], extra[:max(0, room)]
+    room -= len(extra)
+    late_notifications, notifications = notifications[max(0, room):], notifications[:max(0, room)]
+    room -= len(notifications)
+    own = len(threads.fit_claims(claimed, msg, 0))
+    claimed = threads.fit_claims(claimed, msg, own + max(0, room - (0 if postings_later else postings)))
     refs = [(ref_item(kind, value, number, now), known.get((kind, value))) for kind, value in claimed]
     tw = transact_write()
     try:
@@ -158,11 +171,12 @@ def create_ticket(
             for item in extra:
                 tw.save(item)
             for item, owner in refs:
-                tw.save(item, condition=_still_owned_by(owner, now))
+                tw.save(item, condition=threads.still_owned_by(owner, now))
             if new_customer is not None:
                 new_customer.stage(tw)
             outbox.save_new(tw, notifications)
-            search.stage(tw, ticket, created=True)
+            if not postings_later:
+                search.stage(tw, ticket, created=True)
     except TransactWriteError as err:
         failed = failed_keys(tw, err)
         if dedupe.pk in failed:
@@ -175,37 +189,26 @@ def create_ticket(
         if new_customer is not None and failed & {new_customer.identity.pk, new_customer.item.pk}:
             raise SenderClaimed(f"a concurrent delivery created the customer of {msg.dedupe_key}") from err
         raise
-    search.committed(ticket)
+    if postings_later:
+        search.write_new(ticket)
+    else:
+        search.committed(ticket)
+    _write_overflow(number, late_events, late_notifications)
     return IngestResult(number, event.event_id, duplicate=False, created=True, ticket=ticket, effects=effects)
 
 
-def fit_claims(claimed: list[tuple[str, str]], msg: InboundMessage, room: int) -> list[tuple[str, str]]:
-    """The claims that fit in ``room`` transaction items: the conversation and the message's own ids
-    first (they must point at the new ticket), then the ids it answers, newest first."""
-    if len(claimed) <= room:
-        return claimed
-    own = set(_ref_keys(msg))
-    kept = [c for c in claimed if c in own]
-    answered = [c for c in claimed if c not in own]
-    kept += answered[::-1][:max(0, room - len(kept))]
-    return kept
-
-
-def _ref_keys(msg: InboundMessage) -> list[tuple[str, str]]:
-    refs = [("msg", mid) for mid in msg.message_ids]
-    if msg.thread_key:
-        refs.append(("thread", msg.thread_key))
-    return list(dict.fromkeys(refs))
-
-
-def _refs(msg: InboundMessage, number: int, now: datetime) -> list[Any]:
-    return [ref_item(kind, value, number, now) for kind, value in _ref_keys(msg)]
-
-
-def _still_owned_by(owner: int | None, now: datetime) -> Any:
-    """Condition of a claimed reference: still free (or expired), or still pointing at ``owner``."""
-    free = RefItem.pk.does_not_exist() | (RefItem.expires_at < now)
-    return free if owner is None else free | (RefItem.ticket_id == owner)
+def _write_overflow(number: int, events: list[EventItem], notifications: list[Any]) -> None:
+    """What did not fit in the creating transaction, written right after it (rare: dozens of rules
+    firing on one new ticket). Notifications keep their keys, so none is written twice."""
+    if not events and not notifications:
+        return
+    log.warning("ticket %s: %d rule events and %d notifications written after the commit (transaction full)",
+                number, len(events), len(notifications))
+    with EventItem.batch_write() as batch:
+        for item in events:
+            batch.save(item)
+    for item in notifications:
+        outbox.put_new(item)
 
 
 def _dedupe_item(msg: InboundMessage, number: int, event_id: str, now: datetime) -> DedupeItem:
@@ -240,12 +243,17 @@ def append_message(
     extra = event_items(number, planned, max(now, msg.received_at), "system")
     dedupe = _dedupe_item(msg, number, event.event_id, now)
     notifications = outbox.unique(outbox.attached(effects))
+    room = MAX_TRANSACTION_ITEMS - 3 - len(threads.own_refs(msg)) - (3 if new_customer else 0) - search.staged_count(
+        ticket)
+    late_events, extra = extra[max(0, room):], extra[:max(0, room)]
+    room -= len(extra)
+    late_notifications, notifications = notifications[max(0, room):], notifications[:max(0, room)]
     tw = transact_write()
     try:
         with tw:
             tw.save(dedupe, condition=_dedupe_condition(now))
             tw.save(ticket)
-            for item in [event, *extra, *_refs(msg, number, now)]:
+            for item in [event, *extra, *threads.message_refs(msg, number, now)]:
                 tw.save(item)
             if new_customer is not None:
                 new_customer.stage(tw)
@@ -263,6 +271,7 @@ def append_message(
             raise Conflict(f"ticket {number} changed meanwhile", {"ticket_id": number}) from err
         raise
     search.committed(ticket)
+    _write_overflow(number, late_events, late_notifications)
     return IngestResult(number, event.event_id, duplicate=False, created=False, ticket=ticket, effects=effects)
 
 
