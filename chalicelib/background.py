@@ -25,7 +25,8 @@ from typing import Any
 from chalicelib.domain import utcnow
 
 log = logging.getLogger(__name__)
-JOBS = {"kpi_rebuild": "chalicelib.services.kpis:rebuild_job"}
+JOBS = {"kpi_rebuild": "chalicelib.services.kpis:rebuild_job",
+        "deliver_outbox": "chalicelib.services.dispatch:deliver_job"}
 """Job kind -> ``module:function(payload, now) -> dict``."""
 
 _threads: list[threading.Thread] = []

@@ -19,6 +19,7 @@ loss (and, rarely, a second delivery: receivers dedupe on the outbox id).
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -179,6 +180,40 @@ def deliver_held(items: Iterable[OutboxItem], now: datetime) -> None:
                     _record(item, attempt(item), now, policy)
         except Exception:
             log.exception("fast-path delivery of outbox item %s failed; the schedule retries it", item.outbox_id)
+
+
+MAX_KICKED = 100
+"""Items one ``deliver_outbox`` job attempts (more wait for the schedule)."""
+
+
+def deliver_job(payload: dict[str, Any], now: datetime) -> dict[str, Any]:
+    """The ``deliver_outbox`` background job (``chalicelib.background``): one attempt at each item a
+    webhook just queued, right after its answer. Each is re-read and leased first, so the job and the
+    dispatch schedule never both send one; whatever fails here is retried by the schedule."""
+    policy = retry_policy()
+    states: dict[str, str | None] = {}
+    for oid in [str(i) for i in payload.get("ids") or []][:MAX_KICKED]:
+        try:
+            states[oid] = deliver(oid, now, policy)
+        except Exception:
+            log.exception("delivery of outbox item %s after ingest failed; the schedule retries it", oid)
+            states[oid] = None
+    return {"states": states}
+
+
+def kick(outbox_ids: list[str]) -> None:
+    """After a webhook's commit: hand its new outbox items to the ``deliver_outbox`` job (deployed an
+    asynchronous Lambda invocation of the worker, one request and no wait; locally a thread), so the
+    acknowledgement goes out in seconds, not at the next schedule. Off with ``NOTIFY_AFTER_INGEST=0``
+    (everything then waits for the schedule, as it also does should the hand-off fail)."""
+    if not outbox_ids or (os.environ.get("NOTIFY_AFTER_INGEST") or "1").lower() in ("0", "false", "off", "no"):
+        return
+    from chalicelib import background
+
+    try:
+        background.submit("deliver_outbox", {"ids": outbox_ids[:MAX_KICKED]})
+    except Exception:
+        log.exception("could not hand %d outbox items to the worker; the schedule delivers them", len(outbox_ids))
 
 
 def redrive(outbox_id: str, actor: str, now: datetime) -> OutboxItem:

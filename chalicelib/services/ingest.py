@@ -18,9 +18,9 @@ from chalicelib.errors import Conflict, Unauthorized, UnknownChannel, Validation
 from chalicelib.log import correlate
 from chalicelib.plugin_manager import channel_names, get_plugin_manager
 from chalicelib.secrets import get_secret
-from chalicelib.services import flow, mail_events, thread_match
+from chalicelib.services import dispatch, flow, mail_events, thread_match
 from chalicelib.settings import get_settings
-from chalicelib.store import customers, inbound, raw, tickets
+from chalicelib.store import customers, inbound, outbox, raw, tickets
 
 log = logging.getLogger(__name__)
 THREAD_ATTEMPTS = 5
@@ -92,6 +92,9 @@ def ingest_all(messages: list[InboundMessage], raw_ref: str, now: datetime) -> D
             continue
         with correlate(delivery_id=raw_ref, channel=msg.channel):
             outcome.results.append(ingest_message(msg, raw_ref=raw_ref, now=now))
+    queued = [i.outbox_id for r in outcome.results if not r.duplicate for i in outbox.attached(r.effects)
+              if i.outbox_state == outbox.PENDING]
+    dispatch.kick(queued)  # delivered after the answer (the dispatch schedule is the safety net)
     return outcome
 
 

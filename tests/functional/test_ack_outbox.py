@@ -118,3 +118,46 @@ def test_events_recorded_after_a_commit_are_one_batch_request(client, agents, co
         changes.append_events(number, [{"type": "note", "data": {"n": n}} for n in range(count)],
                               datetime.now(timezone.utc), "system")
     assert tally.total == 1, dict(tally.ops)
+
+
+def test_locally_the_ack_goes_out_right_after_the_answer_without_waiting_for_the_schedule(
+        client, agents, mail_env, monkeypatch):
+    from chalicelib import background
+
+    monkeypatch.setenv("NOTIFY_AFTER_INGEST", "1")  # the default (tests turn it off to stay deterministic)
+    resp = client.http.post("/webhooks/form", **form_json(sample_form()))
+    number = resp.json_body["results"][0]["ticket_id"]
+    assert background.wait(60)
+    (ack,) = _acks()
+    assert ack.outbox_state == "sent" and len(_sent_to("hanako.yamada@example.jp")) == 1
+    assert [e["type"] for e in _timeline(client, number)].count("message_out") == 1
+    assert run_dispatch(client)["sent"] == 0  # the schedule finds nothing left to send
+
+
+def test_deployed_the_webhook_hands_its_queued_mail_to_the_worker_with_one_async_invoke(
+        client, agents, mail_env, monkeypatch):
+    import chalicelib.aws
+
+    invoked: list[dict[str, Any]] = []
+
+    class FakeLambda:
+        def invoke(self, **kw: Any) -> dict[str, Any]:
+            invoked.append(kw)
+            return {"StatusCode": 202}
+
+    real = chalicelib.aws.client
+    monkeypatch.setattr(chalicelib.aws, "client", lambda name, *a, **k: FakeLambda() if name == "lambda"
+                        else real(name, *a, **k))
+    monkeypatch.setenv("NOTIFY_AFTER_INGEST", "1")
+    monkeypatch.setenv("HELPDESK_WORKER_FUNCTION", "helpdesk-dev-Worker-ABC")
+    resp = client.http.post("/webhooks/form", **form_json(sample_form()))
+    (call,) = invoked
+    assert call["FunctionName"] == "helpdesk-dev-Worker-ABC" and call["InvocationType"] == "Event"
+    event = json.loads(call["Payload"])
+    (ack,) = _acks()
+    assert event == {"kind": "deliver_outbox", "payload": {"ids": [ack.outbox_id]}}
+    assert _sent_to("hanako.yamada@example.jp") == []  # the answer sent nothing
+    out = client.lambda_.invoke("worker", event).payload  # what Lambda then runs, asynchronously
+    assert out == {"states": {ack.outbox_id: "sent"}}
+    assert len(_sent_to("hanako.yamada@example.jp")) == 1
+    assert resp.json_body["results"][0]["ticket_id"] == ack.ticket_id
