@@ -79,11 +79,11 @@ from infra.template_ops import (  # noqa: E402
 from infra.template_params import (  # noqa: E402
     conditions,
     function_environment,
-    function_sizes,
     parameters,
     secret_arns,
     secret_id,
     secret_resources,
+    sized_functions,
 )
 from infra.template_resources import (  # noqa: E402  (needs ROOT on sys.path)
     BUCKET_ID,
@@ -252,7 +252,7 @@ def merge_template(stage: str, runtime: str = DEFAULT_RUNTIME) -> tuple[dict[str
            **cognito_environment()}
     from chalice.utils import to_cfn_resource_name
 
-    sized = {to_cfn_resource_name(name) for name in function_sizes()}  # jobs .chalice/config.json sizes itself
+    sized = {to_cfn_resource_name(name) for name in sized_functions()}  # jobs .chalice/config.json sizes itself
     for fn in functions:
         is_async = fn != "APIHandler"
         short = "api" if not is_async else fn_short_names(functions)[fn]

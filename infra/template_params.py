@@ -38,15 +38,24 @@ def secret_id(env_name: str) -> str:
     return "".join(part.capitalize() for part in env_name.split("_")) + "Secret"
 
 
-def function_sizes(config_path: Path = CHALICE_CONFIG) -> dict[str, dict[str, int]]:
-    """Function name -> ``{"memory", "timeout"}`` from ``.chalice/config.json`` (its top-level
-    ``lambda_functions`` over the top-level defaults; the measurements behind them are in the README)."""
+def function_sizes(names: list[str], config_path: Path = CHALICE_CONFIG) -> dict[str, dict[str, Any]]:
+    """Function name -> ``{"memory", "timeout", "own_memory"}`` as ``.chalice/config.json`` gives them: the
+    function's entry in the top-level ``lambda_functions``, else the top-level defaults (the measurements
+    behind the figures are in the README, "Function sizes")."""
     config = json.loads(config_path.read_text())
     out = {}
-    for name, own in config.get("lambda_functions", {}).items():
+    for name in names:
+        own = config.get("lambda_functions", {}).get(name, {})
         out[name] = {"memory": int(own.get("lambda_memory_size", config.get("lambda_memory_size", 128))),
-                     "timeout": int(own.get("lambda_timeout", config.get("lambda_timeout", 60)))}
+                     "timeout": int(own.get("lambda_timeout", config.get("lambda_timeout", 60))),
+                     "own_memory": "lambda_memory_size" in own}
     return out
+
+
+def sized_functions(config_path: Path = CHALICE_CONFIG) -> set[str]:
+    """The functions ``.chalice/config.json`` gives their own memory (the others share ``JobMemorySize``)."""
+    config = json.loads(config_path.read_text())
+    return {n for n, own in config.get("lambda_functions", {}).items() if "lambda_memory_size" in own}
 
 
 def memory_defaults(config_path: Path = CHALICE_CONFIG) -> tuple[int, int]:

@@ -227,3 +227,17 @@ def test_the_zip_holds_exactly_the_locked_versions(followed: Path) -> None:
                    for n in zf.namelist() if (m := re.match(r"^([^/]+)-([^-/]+)\.dist-info/METADATA$", n))}
     locked = dict(re.findall(r"^([a-z0-9][a-z0-9._-]*)==(\S+)", (ROOT / "requirements.lock").read_text(), re.M))
     assert shipped == {re.sub(r"[-_.]+", "-", k): v for k, v in locked.items()}
+
+
+def test_packaged_functions_have_the_configured_memory_and_timeout(template: dict[str, Any]) -> None:
+    """The built SAM template (README steps) gives every function the size .chalice/config.json sets."""
+    from infra.template_params import function_sizes
+    from tests.functional.test_function_sizes import chalice_names, resolve
+
+    names = chalice_names()
+    sizes = function_sizes(list(names.values()))
+    params = template["Parameters"]
+    for fn, name in names.items():
+        props = template["Resources"][fn]["Properties"]
+        assert resolve(props["MemorySize"], params) == sizes[name]["memory"], name
+        assert props["Timeout"] == sizes[name]["timeout"], name
