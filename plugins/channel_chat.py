@@ -39,8 +39,6 @@ import json
 import os
 import time
 import unicodedata
-import urllib.error
-import urllib.request
 from datetime import datetime
 from typing import Any
 
@@ -48,7 +46,11 @@ from chalicelib import jsonbody
 from chalicelib.domain import InboundMessage, InboundRequest, OutboundMessage, Sender, SendResult, utcnow
 from chalicelib.errors import Unauthorized, ValidationFailed, schema_error
 from chalicelib.hookspecs import SecretGetter, hookimpl
-from chalicelib.lazy import LazyValidator
+from chalicelib.lazy import LazyValidator, lazy_import
+
+# urllib.request (with http.client and ssl) loads on the first call, not on every cold start
+urllib_request = lazy_import("urllib.request")
+urllib_error = lazy_import("urllib.error")
 
 CHANNEL = "chat"
 SECRET_NAME = "CHAT_WEBHOOK_SECRET"
@@ -216,14 +218,14 @@ def helpdesk_send_message(message: OutboundMessage, get_secret: SecretGetter) ->
         "sent_at": utcnow().strftime("%Y-%m-%dT%H:%M:%SZ"),
     }, ensure_ascii=False).encode()
     timestamp = str(int(time.time()))
-    request = urllib.request.Request(url, data=body, method="POST", headers={
+    request = urllib_request.Request(url, data=body, method="POST", headers={
         "Content-Type": "application/json; charset=utf-8", TIMESTAMP_HEADER: timestamp,
         SIGNATURE_HEADER: sign(secret, timestamp, body), DELIVERY_HEADER: delivery_id,
     })
     try:
-        with urllib.request.urlopen(request, timeout=SEND_TIMEOUT_S) as resp:
+        with urllib_request.urlopen(request, timeout=SEND_TIMEOUT_S) as resp:
             answer = resp.read()
-    except urllib.error.HTTPError as exc:
+    except urllib_error.HTTPError as exc:
         raise RuntimeError(f"chat callback answered {exc.code}: {exc.read()[:200]!r}") from exc
     try:
         provider_id = str(json.loads(answer or b"{}").get("id") or "")

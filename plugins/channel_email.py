@@ -26,19 +26,26 @@ import re
 import threading
 from datetime import datetime
 from email.utils import parseaddr
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalicelib import aws  # the one boto3 Session per container
 from chalicelib.domain import InboundMessage, InboundRequest, OutboundMessage, Sender, SendResult, utcnow
 from chalicelib.errors import Unauthorized, ValidationFailed, schema_error
 from chalicelib.hookspecs import SecretGetter, hookimpl
-from chalicelib.mail.carriers import carrier_of
-from chalicelib.mail.classify import classify
-from chalicelib.mail.compose import build_reply
-from chalicelib.mail.parse import ParsedMail, parse_mail
-from chalicelib.mail.quotes import split_reply
-from chalicelib.mail.refs import expand_references, routed_ticket, ses_message_ids, subject_token
-from chalicelib.mail.senders import machine_reason
+from chalicelib.lazy import lazy_import
+
+if TYPE_CHECKING:
+    from chalicelib.mail.parse import ParsedMail
+
+# The mail stack (parsing, classification with flufl.bounce, quote splitting, composing) loads on the
+# first mail, not on every cold start of every function (issue 15: ~120 ms of `import app`).
+carriers = lazy_import("chalicelib.mail.carriers")
+classify_mod = lazy_import("chalicelib.mail.classify")
+compose = lazy_import("chalicelib.mail.compose")
+parse = lazy_import("chalicelib.mail.parse")
+quotes = lazy_import("chalicelib.mail.quotes")
+refs = lazy_import("chalicelib.mail.refs")
+senders = lazy_import("chalicelib.mail.senders")
 
 CHANNEL = "email"
 REPLY_CHANNELS = ("email", "form")
@@ -111,19 +118,19 @@ def _cut(text: str, limit: int) -> str:
 
 def to_inbound(raw: bytes, now: datetime) -> InboundMessage:
     """The one message a raw mail makes (``metadata["automatic"]`` set for bounces and auto-replies)."""
-    mail = parse_mail(raw)
+    mail = parse.parse_mail(raw)
     classify_warnings: list[str] = []
-    kind = classify(mail, classify_warnings)
-    parts = split_reply(mail.text)
+    kind = classify_mod.classify(mail, classify_warnings)
+    parts = quotes.split_reply(mail.text)
     dedupe_key = _dedupe_key(mail, raw)
     if mail.from_addr:
         sender = Sender("email", mail.from_addr, name=mail.from_name, email=mail.from_addr)
     else:  # no usable address: a customer of its own, never threaded by subject
         sender = Sender("email-unknown", dedupe_key, name=mail.from_name or "(unknown sender)")
-    carrier = carrier_of(mail.from_addr)
+    carrier = carriers.carrier_of(mail.from_addr)
     reply_domain = os.environ.get("EMAIL_REPLY_DOMAIN")
     recipients = [*mail.to, *mail.cc, *(a for a in [mail.header("delivered-to")] if a)]
-    hint = subject_token(mail.subject) or routed_ticket(recipients, reply_domain)
+    hint = refs.subject_token(mail.subject) or refs.routed_ticket(recipients, reply_domain)
     body = parts.new_text or mail.text
     email_meta: dict[str, Any] = {
         "message_id": mail.message_id,
@@ -155,7 +162,7 @@ def to_inbound(raw: bytes, now: datetime) -> InboundMessage:
         subject=mail.subject,
         body_text=_cut(body, MAX_BODY_CHARS),
         received_at=now,
-        references=expand_references([*mail.references, *mail.in_reply_to]),
+        references=refs.expand_references([*mail.references, *mail.in_reply_to]),
         ticket_hint=hint,
         match_subject=bool(mail.from_addr) and (bool(carrier) or bool(_REPLY_PREFIX.match(mail.subject))),
         message_ids=(mail.message_id,) if mail.message_id else (),
@@ -184,11 +191,11 @@ def helpdesk_send_message(message: OutboundMessage, get_secret: SecretGetter) ->
         return None
     if not message.to or "@" not in message.to:
         raise ValueError(f"ticket {message.ticket_id}: no email address to send to ({message.to!r})")
-    machine = machine_reason(message.to)
+    machine = senders.machine_reason(message.to)
     if machine and message.metadata.get("auto_reply"):  # last line of the outbound guard (services.outbound)
         raise ValueError(f"ticket {message.ticket_id}: no automatic mail to {message.to}: {machine}")
     name, address = parseaddr(configured)
-    composed = build_reply(
+    composed = compose.build_reply(
         from_addr=address, from_name=name, to=message.to, subject=message.subject, body_text=message.body_text,
         ticket_id=message.ticket_id, now=utcnow(),
         reply_domain=os.environ.get("EMAIL_REPLY_DOMAIN") or None,
@@ -200,6 +207,6 @@ def helpdesk_send_message(message: OutboundMessage, get_secret: SecretGetter) ->
     if os.environ.get("EMAIL_CONFIGURATION_SET"):
         kwargs["ConfigurationSetName"] = os.environ["EMAIL_CONFIGURATION_SET"]
     ses_id = _ses().send_raw_email(**kwargs)["MessageId"]
-    ids = [composed.message_id, *ses_message_ids(ses_id, _region(), os.environ.get("SES_MESSAGE_ID_DOMAIN"))]
+    ids = [composed.message_id, *refs.ses_message_ids(ses_id, _region(), os.environ.get("SES_MESSAGE_ID_DOMAIN"))]
     return SendResult(provider_message_id=ses_id,
                       metadata={"message_ids": ids, "message_id": composed.message_id, "ses_message_id": ses_id})

@@ -39,8 +39,6 @@ import hmac
 import json
 import os
 import unicodedata
-import urllib.error
-import urllib.request
 import uuid
 from datetime import datetime
 from typing import Any
@@ -49,7 +47,11 @@ from chalicelib import jsonbody
 from chalicelib.domain import InboundMessage, InboundRequest, OutboundMessage, Sender, SendResult
 from chalicelib.errors import Unauthorized, ValidationFailed, schema_error
 from chalicelib.hookspecs import SecretGetter, hookimpl
-from chalicelib.lazy import LazyValidator
+from chalicelib.lazy import LazyValidator, lazy_import
+
+# urllib.request (with http.client and ssl) loads on the first call, not on every cold start
+urllib_request = lazy_import("urllib.request")
+urllib_error = lazy_import("urllib.error")
 
 CHANNEL = "line"
 SECRET_NAME = "LINE_CHANNEL_SECRET"
@@ -197,11 +199,11 @@ def helpdesk_send_message(message: OutboundMessage, get_secret: SecretGetter) ->
         key = uuid.uuid5(uuid.NAMESPACE_URL, f"helpdesk:line:{message.ticket_id}:{message.metadata['event_id']}")
         headers["X-Line-Retry-Key"] = str(key)
     url = (os.environ.get("LINE_API_URL") or DEFAULT_API_URL).rstrip("/") + "/v2/bot/message/push"
-    request = urllib.request.Request(url, data=body, method="POST", headers=headers)
+    request = urllib_request.Request(url, data=body, method="POST", headers=headers)
     try:
-        with urllib.request.urlopen(request, timeout=SEND_TIMEOUT_S) as resp:
+        with urllib_request.urlopen(request, timeout=SEND_TIMEOUT_S) as resp:
             answer, request_id = resp.read(), resp.headers.get("x-line-request-id", "")
-    except urllib.error.HTTPError as exc:
+    except urllib_error.HTTPError as exc:
         if exc.code != 409 or "X-Line-Retry-Key" not in headers:  # 409: this retry key was already accepted
             raise RuntimeError(f"LINE push answered {exc.code}: {exc.read()[:300]!r}") from exc
         answer, request_id = exc.read(), exc.headers.get("x-line-accepted-request-id", "")

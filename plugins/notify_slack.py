@@ -23,11 +23,14 @@ from __future__ import annotations
 import json
 import os
 import re
-import urllib.error
-import urllib.request
 
 from chalicelib.domain import DeliveryResult, Notification
 from chalicelib.hookspecs import SecretGetter, hookimpl
+from chalicelib.lazy import lazy_import
+
+# urllib.request (with http.client and ssl) loads on the first call, not on every cold start
+urllib_request = lazy_import("urllib.request")
+urllib_error = lazy_import("urllib.error")
 
 TARGET = "slack"
 URL_SECRET = "SLACK_WEBHOOK_URL"
@@ -66,12 +69,12 @@ def message(notification: Notification) -> dict[str, object]:
 def post(url: str, payload: dict[str, object], timeout_s: float) -> tuple[int, str]:
     """POST JSON; returns (status, body) for any HTTP answer, raises on network errors."""
     body = json.dumps(payload, ensure_ascii=False).encode()
-    request = urllib.request.Request(url, data=body, method="POST",
+    request = urllib_request.Request(url, data=body, method="POST",
                                      headers={"Content-Type": "application/json; charset=utf-8"})
     try:
-        with urllib.request.urlopen(request, timeout=timeout_s) as resp:
+        with urllib_request.urlopen(request, timeout=timeout_s) as resp:
             return resp.status, resp.read(2000).decode("utf-8", "replace")
-    except urllib.error.HTTPError as err:
+    except urllib_error.HTTPError as err:
         return err.code, err.read(2000).decode("utf-8", "replace")
 
 

@@ -29,12 +29,15 @@ import json
 import os
 import re
 import time
-import urllib.error
-import urllib.request
 from typing import Any
 
 from chalicelib.domain import DeliveryResult, Notification
 from chalicelib.hookspecs import SecretGetter, hookimpl
+from chalicelib.lazy import lazy_import
+
+# urllib.request (with http.client and ssl) loads on the first call, not on every cold start
+urllib_request = lazy_import("urllib.request")
+urllib_error = lazy_import("urllib.error")
 
 TARGET = "webhook"
 SIGNATURE_HEADER = "X-Helpdesk-Signature"
@@ -94,11 +97,11 @@ def payload(notification: Notification) -> dict[str, Any]:
 
 def post(url: str, body: bytes, headers: dict[str, str], timeout_s: float) -> tuple[int, str]:
     """POST the body; returns (status, text) for any HTTP answer, raises on network errors."""
-    request = urllib.request.Request(url, data=body, method="POST", headers=headers)
+    request = urllib_request.Request(url, data=body, method="POST", headers=headers)
     try:
-        with urllib.request.urlopen(request, timeout=timeout_s) as resp:
+        with urllib_request.urlopen(request, timeout=timeout_s) as resp:
             return resp.status, resp.read(2000).decode("utf-8", "replace")
-    except urllib.error.HTTPError as err:
+    except urllib_error.HTTPError as err:
         return err.code, err.read(2000).decode("utf-8", "replace")
 
 
