@@ -84,6 +84,31 @@ def test_a_package_built_for_312_holds_cp312_or_abi3_binaries_and_the_template_a
         assert "bytecode  none: no python3.12 on this machine" in output, output
 
 
+def test_the_312_package_imports_under_python_312_alone(package_312, tmp_path) -> None:
+    """Where a Python 3.12 exists (pyenv here; not on CI), the unzipped 3.12 package imports every module of
+    chalicelib and plugins under it with nothing else on the path (a cp311 extension would fail here)."""
+    from tests.functional.test_package import PROBE
+
+    if not PYENV_312.exists():
+        pytest.skip("no Python 3.12 on this machine (CI has only 3.11)")
+    with zipfile.ZipFile(package_312[0] / "deployment.zip") as zf:
+        zf.extractall(tmp_path)
+    env = {"PATH": "/usr/bin:/bin", "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+           "AWS_DEFAULT_REGION": "ap-northeast-1"}
+    proc = subprocess.run([str(PYENV_312), "-I", "-S", "-c", PROBE, str(tmp_path)], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=300, check=False)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    facts = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert facts["foreign_modules"] == [] and facts["site_packages_on_path"] == []
+    assert len(facts["routes"]) > 20 and facts["rule_files"]
+    loaded = subprocess.run(
+        [str(PYENV_312), "-I", "-S", "-c", "import sys; sys.path.insert(0, sys.argv[1]); import rpds.rpds, "
+         "markupsafe._speedups, jsonschema_rs; print(rpds.rpds.__file__, markupsafe._speedups.__file__)",
+         str(tmp_path)], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120, check=False)
+    assert loaded.returncode == 0, loaded.stderr
+    assert loaded.stdout.count("cpython-312-x86_64-linux-gnu.so") == 2, loaded.stdout
+
+
 def test_make_package_and_deploy_pass_the_runtime() -> None:
     dry = subprocess.run(["make", "-n", "deploy", "STAGE=prod", "RUNTIME=python3.13", "ARTIFACT_BUCKET=b"],
                          cwd=ROOT, capture_output=True, text=True, check=False)
