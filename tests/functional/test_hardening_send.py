@@ -44,6 +44,11 @@ def _out(client, number: int) -> list[dict]:
 
 
 def _replies_counted(client) -> int:
+    """Replies the KPI report counts today, after the hourly job stored today's aggregate (reports
+    never compute inside a request)."""
+    from chalicelib.services import kpis
+
+    kpis.aggregate_recent(utcnow())
     return json.loads(client.http.get("/reports/kpis", headers=auth()).body)["totals"]["replies"]
 
 
