@@ -25,6 +25,7 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from urllib.parse import quote
 
 from chalicelib.domain import OutboundAttachment
 from chalicelib.errors import NotFound, ValidationFailed, schema_error
@@ -44,7 +45,9 @@ ALLOWED_TYPES = (
 )
 """Types an agent may attach (documents and pictures; no executables, no HTML)."""
 MAIL_CHANNELS = ("email", "form")
+INBOUND_TYPES = ("message_in", "internal_message")  # a customer's mail, an escalation contact's answer
 _BAD_NAME = re.compile(r"[\x00-\x1f\x7f/\\]")
+MAX_ENCODED_NAME = 1800
 
 
 @dataclass(frozen=True)
@@ -74,6 +77,9 @@ def clean_filename(name: str) -> str:
     value = unicodedata.normalize("NFC", name).strip()
     if not value or _BAD_NAME.search(value) or value in (".", ".."):
         raise ValidationFailed([schema_error(["filename"], "a file name without control characters, / or \\")])
+    if len(quote(value, safe="")) > MAX_ENCODED_NAME:  # S3 keeps at most 2 KB of metadata per object
+        raise ValidationFailed([schema_error(["filename"], "the file name is too long (about 200 Japanese or "
+                                                           f"{MAX_ENCODED_NAME} ASCII characters at most)")])
     return value
 
 
@@ -151,7 +157,7 @@ def _inbound(number: int, event_id: str, part: str) -> files.StoredFile:
     data = (event.data or {}) if event is not None else {}
     listed = ((data.get("metadata") or {}).get("email") or {}).get("attachments") or []
     meta = next((a for a in listed if isinstance(a, dict) and a.get("part") == part), None)
-    if event is None or event.type != "message_in" or meta is None or not data.get("raw_ref"):
+    if event is None or event.type not in INBOUND_TYPES or meta is None or not data.get("raw_ref"):
         raise NotFound(f"no attachment {event_id}-{part} on ticket {number}")
     key = files.inbound_key(number, event_id, part)
     stored = files.head(key)

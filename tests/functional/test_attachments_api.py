@@ -74,6 +74,8 @@ def test_upload_slot_needs_auth_and_valid_fields(client, agents, mail_env):
     assert _errors(_slot(client, number, size=10 * 1024 * 1024 + 1)) == ["/size"]
     assert _errors(_slot(client, number, filename="../../etc/passwd")) == ["/filename"]
     assert _errors(_slot(client, number, filename="a\r\nb.pdf")) == ["/filename"]
+    assert _errors(_slot(client, number, filename="見" * 230 + ".pdf")) == ["/filename"]  # > S3's 2 KB metadata
+    assert _slot(client, number, filename="見" * 190 + ".pdf").status_code == 201
     assert _errors(_slot(client, number, size="12")) == ["/size"]
     assert "/filename" in _errors(client.http.post(f"/tickets/{number}/attachments", headers={**auth(), **JSON},
                                                    body=json.dumps({"content_type": "text/plain", "size": 1})))
