@@ -17,7 +17,7 @@ bp = Blueprint(__name__)
 
 @bp.schedule(Rate(1, unit=Rate.HOURS), name="kpi_aggregate")
 def kpi_aggregate(event: object) -> dict:
-    """Hourly: (re)compute the last two closed days' aggregates unless already final (idempotent), and
+    """Hourly: (re)compute the last seven closed days' aggregates unless already final (idempotent), and
     store today's so far."""
     return {"days": kpis.aggregate_recent(utcnow())}
 

@@ -227,7 +227,10 @@ def to_csv(report: Mapping[str, Any]) -> str:
             writer.writerow([csv_cell(c) for c in [*head, group, kpi, "" if value is None else value]])
 
     emit(ALL_GROUP, _block_rows(report["totals"]))
-    emit(ALL_GROUP, _flatten("backlog", {k: v for k, v in report["backlog"].items() if k != "as_of"}))
+    if report.get("backlog") is not None:  # None: no day of the range is aggregated yet
+        emit(ALL_GROUP, _flatten("backlog", {k: v for k, v in report["backlog"].items() if k != "as_of"}))
+    for day in report.get("pending") or []:
+        emit(ALL_GROUP, [(f"pending.{day}", "not aggregated yet")])
     for esc in report["escalations"]:
         emit(ALL_GROUP, _flatten(f"escalation.{esc['department']}",
                                  {k: v for k, v in esc.items() if k != "department"}))

@@ -10,7 +10,7 @@
 - ``report``: a date range = ONE Query for the stored aggregates plus the last
   available day's backlog snapshot; it never computes (it answers inside an API
   request): days without an aggregate are listed as ``pending``. Aggregates are
-  built only by the job (``aggregate_recent``: the last two closed days and
+  built only by the job (``aggregate_recent``: the last seven closed days and
   today so far) and by ``rebuild``, which a supervisor's request queues to run
   asynchronously (``chalicelib.background``). ``report_from_events`` is the same
   report computed from every event of the range (the baseline the benchmark
@@ -308,8 +308,9 @@ def report_from_events(first: date, last: date, now: datetime, *, group_by: str 
     return _finish(days, now, group_by, repeat_days, reads, "events")
 
 
-def aggregate_recent(now: datetime, days: int = 2) -> list[dict[str, Any]]:
-    """The scheduled job: make the last ``days`` closed days' aggregates present and final, and store
+def aggregate_recent(now: datetime, days: int = 7) -> list[dict[str, Any]]:
+    """The scheduled job: make the last ``days`` closed days' aggregates present and final (a day the job
+    missed, e.g. while it could not run, is built by a later run; final days are only read), and store
     today's so far (``as_of`` now: a report shows it as ``partial``)."""
     today = day_of(now, report_timezone())
     reads = Reads()
