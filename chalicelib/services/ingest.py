@@ -91,7 +91,10 @@ def ingest_all(messages: list[InboundMessage], raw_ref: str, now: datetime) -> D
                 outcome.results.append(result)
             continue
         with correlate(delivery_id=raw_ref, channel=msg.channel):
-            outcome.results.append(ingest_message(msg, raw_ref=raw_ref, now=now))
+            result = ingest_message(msg, raw_ref=raw_ref, now=now)
+            if result.duplicate:
+                tickets.note_repeat(msg.dedupe_key, raw_ref)
+            outcome.results.append(result)
     queued = [i.outbox_id for r in outcome.results if not r.duplicate for i in outbox.attached(r.effects)
               if i.outbox_state == outbox.PENDING]
     dispatch.kick(queued)  # delivered after the answer (the dispatch schedule is the safety net)

@@ -99,13 +99,18 @@ def _actor_values(events: Iterable[EventItem]) -> set[str]:
     return found
 
 
-def _delete_pointing(model: type, pks: Iterable[str], sk: str, number: int) -> int:
-    """Delete the items (``pk``, ``sk``) that point at ticket ``number``; batch read and batch write."""
+def _pointing(model: type, pks: Iterable[str], sk: str, number: int) -> list[Any]:
+    """The items (``pk``, ``sk``) that point at ticket ``number`` (batch reads of 100 keys)."""
     wanted = list(dict.fromkeys(pks))
-    doomed = []
+    found = []
     for start in range(0, len(wanted), 100):
         chunk = [(pk, sk) for pk in wanted[start:start + 100]]
-        doomed += [i for i in model.batch_get(chunk, consistent_read=True) if int(i.ticket_id or 0) == number]
+        found += [i for i in model.batch_get(chunk, consistent_read=True) if int(i.ticket_id or 0) == number]
+    return found
+
+
+def _delete(model: type, doomed: list[Any]) -> int:
+    """Delete these items (batch writes of 25)."""
     if doomed:
         with model.batch_write() as batch:
             for item in doomed:
@@ -185,9 +190,13 @@ def erase_ticket(ticket: TicketItem, values: list[str], actor: str, unsent: list
             for event in changed:
                 batch.save(event)
     counts["events_scrubbed"] = len(changed)
+    records = _pointing(DedupeItem, [keys.dedupe_pk(k) for k in dedupe], DEDUPE_SK, number)
+    for record in records:  # repeated deliveries kept their own raw objects
+        objects |= set(record.repeat_raw_refs or ())
     counts["objects_deleted"] = raw.delete_keys(_bucket_objects(objects, number))
-    counts["references_deleted"] = _delete_pointing(RefItem, [keys.ref_pk(k, v) for k, v in refs], REF_SK, number)
-    counts["dedupe_deleted"] = _delete_pointing(DedupeItem, [keys.dedupe_pk(k) for k in dedupe], DEDUPE_SK, number)
+    counts["references_deleted"] = _delete(RefItem, _pointing(RefItem, [keys.ref_pk(k, v) for k, v in refs],
+                                                              REF_SK, number))
+    counts["dedupe_deleted"] = _delete(DedupeItem, records)
     counts.update(_outbox(number, outbox_ids, unsent, wanted))
     counts["postings_deleted"] = len(search.subject_terms(ticket.subject))
     _finish_ticket(number, actor, counts, wanted, now)

@@ -59,6 +59,21 @@ def find_duplicate(dedupe_key: str, now: datetime) -> IngestResult | None:
     return IngestResult(int(item.ticket_id), item.event_id or "", duplicate=True, created=False)
 
 
+def note_repeat(dedupe_key: str, raw_ref: str) -> None:
+    """A repeated delivery kept its own raw object: remember it on the dedupe record, so a GDPR erasure
+    of the ticket finds it too (one UpdateItem, only for repeats)."""
+    from pynamodb.exceptions import UpdateError
+
+    if not raw_ref:
+        return
+    try:
+        DedupeItem(keys.dedupe_pk(dedupe_key), DEDUPE_SK).update(
+            actions=[DedupeItem.repeat_raw_refs.add({raw_ref})], condition=DedupeItem.pk.exists())
+    except UpdateError as exc:
+        if exc.cause_response_code != "ConditionalCheckFailedException":  # erased meanwhile: nothing to note
+            raise
+
+
 def _message_event(number: int, msg: InboundMessage, raw_ref: str | None) -> EventItem:
     event_id = str(ULID.from_datetime(msg.received_at))
     return EventItem(

@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 from tests.conftest import ROOT
 from tests.functional.signing import headers_for
 
-TOKEN, SUPERVISOR_TOKEN = "fuzz-agent-token", "fuzz-supervisor-token"
+TOKEN, SUPERVISOR_TOKEN, ADMIN_TOKEN = "fuzz-agent-token", "fuzz-supervisor-token", "fuzz-admin-token"
 NASTY = ["\r\nBcc: victim@example.org", "\ud800", "x\udfffy", "=HYPERLINK(\"http://e.example\")", "+1", "@SUM(1)",
          "●●", "{{name}}", "[#1]", "@sato", "山田 花子", "", " ", "\x00", "\t\n", "a" * 300, "長" * 60_000,
          "9" * 5000, "-1", "1e999", "NaN", "../../etc/passwd", "<script>x</script>", "%00", "#1", "sato", "c-1"]
@@ -244,7 +244,7 @@ def agent_call(draw: st.DrawFn, route: str, method: str, known: dict[str, list[s
         query[draw(st.text(min_size=1, max_size=8))] = draw(text)
     if query:
         path += "?" + urlencode({k: v.encode("utf-8", "surrogatepass") for k, v in query.items()})
-    token = draw(st.sampled_from([TOKEN] * 6 + [SUPERVISOR_TOKEN] * 3 + ["wrong", ""]))
+    token = draw(st.sampled_from([TOKEN] * 6 + [SUPERVISOR_TOKEN] * 3 + [ADMIN_TOKEN] + ["wrong", ""]))
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     body = b""
     if method in ("POST", "PATCH", "PUT"):

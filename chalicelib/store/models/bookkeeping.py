@@ -8,6 +8,7 @@ from pynamodb.attributes import (
     NumberAttribute,
     TTLAttribute,
     UnicodeAttribute,
+    UnicodeSetAttribute,
     UTCDateTimeAttribute,
 )
 
@@ -47,6 +48,7 @@ class DedupeItem(_Base):
     event_id = UnicodeAttribute(null=True)
     valid_until = NumberAttribute(null=True)
     expires_at = TTLAttribute(null=True)
+    repeat_raw_refs = UnicodeSetAttribute(null=True)  # raw objects of repeated deliveries (GDPR erasure)
 
 
 class SearchItem(_Base):
