@@ -211,7 +211,7 @@ def _drive(world: World, requests: st.SearchStrategy[fuzzkit.Req], examples: int
 
     @settings(max_examples=examples, deadline=None, database=None, print_blob=True, derandomize=False,
               suppress_health_check=list(HealthCheck),
-              phases=None if shrink else (Phase.explicit, Phase.reuse, Phase.generate))
+              phases=tuple(Phase) if shrink else (Phase.explicit, Phase.reuse, Phase.generate))
     @given(st.data())
     def drive(data: st.DataObject) -> None:
         world.reset()
