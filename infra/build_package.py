@@ -385,6 +385,12 @@ def build(out: Path, stage: str, runtime: str = DEFAULT_RUNTIME) -> dict[str, An
     BUILD_DIR.mkdir(exist_ok=True)
     MERGE_TEMPLATE.write_text(json.dumps(template, indent=2) + "\n")
     output = chalice_package(stage, out)
+    if not zipfile.is_zipfile(out / "deployment.zip"):
+        # Chalice reuses its cached zip without reading it; one cut short (a build killed mid-write,
+        # a full disk) would be shipped as is. Drop the cache and package once more.
+        print("cached deployment package is not a valid zip: rebuilding it", file=sys.stderr)
+        shutil.rmtree(STAGE_DIR / ".chalice" / "deployments", ignore_errors=True)
+        output = chalice_package(stage, out)
     prune_dependency_cache(output)
     check_package(out, template, functions)
     check_authorizer(json.loads((out / "sam.json").read_text()), guarded_routes(_app()))

@@ -297,3 +297,19 @@ def test_the_default_package_is_built_for_python311_throughout(package: Path, te
 
     tags = assert_built_for(package / "deployment.zip", template, "python3.11")
     assert tags["pyc"] == ["cpython-311"]
+
+
+def test_a_cached_deployment_zip_cut_short_is_rebuilt_not_shipped(package: Path, tmp_path: Path) -> None:
+    """Chalice reuses its cached zip unread; a truncated one (a build killed mid-write) used to fail
+    the next build with BadZipFile (seen in a clean-clone CI run) or worse, ship."""
+    cached = list((ROOT / "build" / "src" / ".chalice" / "deployments").glob("*.zip"))
+    assert cached, "the package fixture leaves Chalice's cache behind"
+    for zip_path in cached:
+        zip_path.write_bytes(zip_path.read_bytes()[:4096])
+    out = tmp_path / "again"
+    proc = subprocess.run([sys.executable, "-m", "infra.build_package", "--out", str(out)],
+                          cwd=ROOT, capture_output=True, text=True, timeout=600, check=False)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "not a valid zip: rebuilding" in proc.stderr
+    with zipfile.ZipFile(out / "deployment.zip") as zf:
+        assert zf.testzip() is None
