@@ -377,7 +377,20 @@ def cfn_lint(template_path: Path) -> str:
 
 
 def build(out: Path, stage: str, runtime: str = DEFAULT_RUNTIME) -> dict[str, Any]:
-    """Build the package into ``out``; returns a summary (paths, sizes, timings)."""
+    """Build the package into ``out``; returns a summary (paths, sizes, timings).
+
+    Builds in one working tree share ``build/src``: a second one waits for the first (a lock file),
+    instead of reinstalling ``vendor/`` under the first one's zip (a clean-clone CI run lost files mid-zip).
+    """
+    import fcntl
+
+    BUILD_DIR.mkdir(exist_ok=True)
+    with open(BUILD_DIR / ".build.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        return _build(out, stage, runtime)
+
+
+def _build(out: Path, stage: str, runtime: str) -> dict[str, Any]:
     started = time.monotonic()
     check_out_dir(out)
     vendored = stage_source(runtime)
