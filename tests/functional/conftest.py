@@ -145,5 +145,6 @@ def sample_form(**over: Any) -> dict[str, Any]:
     return fields
 
 
+from tests.functional.browser_kit import browser  # noqa: E402, F401 - one Chromium per browser test module
 from tests.functional.mailkit import mail_env  # noqa: E402, F401 - the email channel fixture, for every test
 from tests.functional.signing import channel_secrets  # noqa: E402, F401 - every channel secret set, for every test

@@ -23,32 +23,23 @@ Screenshots of every step (and a 390 px wide phone view) go to ``test-artifacts/
 from __future__ import annotations
 
 import json
-import os
-import re
 import shutil
 import time
 from collections.abc import Iterator
 from email.message import EmailMessage
 from email.utils import make_msgid
 from pathlib import Path
-from typing import Any
 
 import pytest
 import requests
 
 from tests.conftest import ROOT
-from tests.functional.stack_kit import SECRETS, Stack, running_stack
+from tests.functional.browser_kit import Story, browser_stack
+from tests.functional.stack_kit import SECRETS, Stack
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("browser")]
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARTIFACTS = ROOT / "test-artifacts" / "console"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 TOKENS = {"sato": "sato-browser-token", "tanaka": "tanaka-browser-token", "kato": "kato-browser-token"}
-RAW_KEY = re.compile(r"\b(ev|st|pr|ch|cat|idk|role|audit|chk|view|field|after|esc|policy|target|searchKind|agent|"
-                     r"endReason|age|lang)_[a-z]")
-WAIT_MS = 30_000
 TEXT = {
     "ja": {"customer": ("山田 花子", "hanako.yamada@example.jp"), "subject": "注文の配送状況",
            "body": "注文番号 A-1001 はいつ届きますか", "draft": "山田 花子 様\n\nご注文番号●●の件でご連絡いたします。",
@@ -83,12 +74,8 @@ def _rules_for_the_story(target: Path) -> Path:
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     """One local stack for the module, with Sato and Tanaka (agents) and Kato (supervisor)."""
-    if not CHROMIUM.exists():
-        if os.environ.get("CI"):
-            pytest.fail("Debian's chromium is missing: `make test` installs it (apt-get install chromium)")
-        pytest.skip("needs Debian's chromium (apt-get install chromium chromium-driver; `make test` does it)")
     rules = _rules_for_the_story(tmp_path_factory.mktemp("story") / "rules")
-    with running_stack(HELPDESK_RULES_DIR=str(rules)) as running:
+    with browser_stack(HELPDESK_RULES_DIR=str(rules)) as running:
         for agent_id, name, role in (("sato", "Sato", "agent"), ("tanaka", "Tanaka", "agent"),
                                      ("kato", "Kato", "supervisor")):
             resp = requests.post(f"{running.url}/agents", headers=running.auth, timeout=60,
@@ -97,60 +84,6 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
             assert resp.status_code == 201, resp.text
             TOKENS[agent_id] = resp.json()["token"]
         yield running
-
-
-@pytest.fixture(scope="module")
-def browser(stack: Stack) -> Iterator[Any]:
-    """One headless Chromium (Debian's package) for the module."""
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
-
-
-class Story:
-    """One language's run: a browser context, screenshots numbered in order, page errors collected."""
-
-    def __init__(self, browser: Any, stack: Stack, lang: str):
-        self.stack, self.lang, self.step = stack, lang, 0
-        self.context = browser.new_context(viewport={"width": 1280, "height": 900},
-                                           locale="ja-JP" if lang == "ja" else "en-US", timezone_id="Asia/Tokyo")
-        self.page = self.context.new_page()
-        self.page.set_default_timeout(WAIT_MS)
-        self.errors: list[str] = []
-        self.page.on("pageerror", lambda exc: self.errors.append(str(exc)))
-        self.page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
-
-    def shot(self, name: str, page: Any = None) -> None:
-        self.step += 1
-        ARTIFACTS.mkdir(parents=True, exist_ok=True)
-        target = page or self.page
-        target.screenshot(path=str(ARTIFACTS / f"{self.lang}-{self.step:02d}-{name}.png"), full_page=True)
-        text = target.inner_text("body")
-        assert not RAW_KEY.search(text), f"{name}: untranslated key {RAW_KEY.search(text).group(0)!r}"
-        assert not re.search(r"\b(null|undefined|NaN|\[object Object\])\b", text), f"{name}: a raw value shows"
-
-    def login(self, token: str) -> None:
-        page = self.page
-        page.goto(f"{self.stack.url}/console")
-        page.evaluate("() => sessionStorage.clear()")  # signed out: the next person signs in
-        page.reload()
-        page.wait_for_selector("#login-form")
-        page.fill("#token", token)
-        page.click("#login-button")
-        page.wait_for_selector("#nav-all")
-
-    def search(self, query: str) -> None:
-        self.page.fill("#search", query)
-        self.page.press("#search", "Enter")
-        self.page.wait_for_selector("#search-kind")
-
-    def wait_saved(self) -> None:
-        self.page.wait_for_selector("#ctl-result:not(:empty)")
 
 
 def _form(stack: Stack, name: str, email: str, subject: str, body: str, category: str = "shipping") -> int:
@@ -317,7 +250,7 @@ def test_the_whole_workday_in_the_browser(stack, browser, lang):
     assert phone_page.evaluate("document.documentElement.scrollWidth") <= 392
     s.shot("phone-390-ticket", phone_page)
     s.context.close()
-    assert [e for e in s.errors if not e.startswith("Failed to load resource")] == []
+    assert s.unexpected_errors() == []
     assert time.monotonic() > 0
 
 
@@ -392,4 +325,4 @@ def test_reply_attachments_in_the_browser(stack, browser, lang):
     assert page.evaluate("document.documentElement.scrollWidth") <= 392, "chips wrap on a phone"
     s.shot("phone-390-attachments")
     s.context.close()
-    assert [e for e in s.errors if not e.startswith("Failed to load resource")] == []
+    assert s.unexpected_errors() == []

@@ -8,7 +8,8 @@ from __future__ import annotations
 import pytest
 import requests
 
-from tests.functional.test_console_browser import TOKENS, Story, _form, browser, stack  # noqa: F401 - fixtures
+from tests.functional.browser_kit import Story
+from tests.functional.test_console_browser import TOKENS, _form, stack  # noqa: F401 - the story's stack
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("browser")]
 
@@ -68,4 +69,4 @@ def test_an_admin_erases_a_customer_in_the_browser(stack, browser, lang):  # noq
     assert page.evaluate("document.documentElement.scrollWidth") <= 392
     s.shot("phone-390-erased")
     s.context.close()
-    assert [e for e in s.errors if not e.startswith("Failed to load resource")] == []
+    assert s.unexpected_errors() == []

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -22,15 +21,14 @@ from typing import Any
 import pytest
 import requests
 
-from tests.conftest import ROOT
 from tests.functional import cognito_kit
-from tests.functional.stack_kit import Stack, add_agents, running_stack
-from tests.functional.test_console_browser import CHROMIUM, CHROMIUM_ARGS
+from tests.functional.browser_kit import ARTIFACTS as ALL_ARTIFACTS
+from tests.functional.browser_kit import BrowserPage, browser_stack
+from tests.functional.stack_kit import Stack, add_agents
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("browser")]
 
-ARTIFACTS = ROOT / "test-artifacts" / "console-cognito"
-WAIT_MS = 30_000
+ARTIFACTS = ALL_ARTIFACTS / "console-cognito"
 TEXT = {
     "ja": {"button": "Cognito でログイン", "form": "パスワード", "bad_password": "パスワードが違います",
            "no_agent": "有効な担当者として登録されていません", "failed": "ログインが完了しませんでした",
@@ -49,33 +47,12 @@ def hosted_ui() -> Iterator[cognito_kit.FakeHostedUi]:
 
 @pytest.fixture(scope="module")
 def stack(hosted_ui: cognito_kit.FakeHostedUi) -> Iterator[Stack]:
-    if not CHROMIUM.exists():
-        if os.environ.get("CI"):
-            pytest.fail("Debian's chromium is missing: `make test` installs it (apt-get install chromium)")
-        pytest.skip("needs Debian's chromium (apt-get install chromium chromium-driver; `make test` does it)")
-    with running_stack(HELPDESK_AUTH_MODE="cognito", HELPDESK_COGNITO_DOMAIN=hosted_ui.url) as running:
+    with browser_stack(HELPDESK_AUTH_MODE="cognito", HELPDESK_COGNITO_DOMAIN=hosted_ui.url) as running:
         hosted_ui.start(running.moto_url, callbacks=[f"{running.url}/console"])
         add_agents(running, ["sato", "kato"])
         for who in ("sato", "kato", "outsider"):
             cognito_kit.create_user(running.moto_url, f"{who}@example.com")
         yield running
-
-
-@pytest.fixture(scope="module")
-def browser(stack: Stack) -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
-
-
-def _shot(page: Any, lang: str, step: int, name: str) -> None:
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"{lang}-{step:02d}-{name}.png"), full_page=True)
 
 
 def _sign_in_on_hosted_ui(page: Any, ui: cognito_kit.FakeHostedUi, email: str, password: str) -> None:
@@ -88,20 +65,15 @@ def _sign_in_on_hosted_ui(page: Any, ui: cognito_kit.FakeHostedUi, email: str, p
 @pytest.mark.parametrize("lang", ["ja", "en"])
 def test_console_signs_in_through_the_hosted_ui_with_pkce_and_logs_out(stack, browser, hosted_ui, lang) -> None:
     tx = TEXT[lang]
-    context = browser.new_context(viewport={"width": 1280, "height": 900},
-                                  locale="ja-JP" if lang == "ja" else "en-US", timezone_id="Asia/Tokyo")
-    page = context.new_page()
-    page.set_default_timeout(WAIT_MS)
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" and "401" not in m.text else None)
+    s = BrowserPage(browser, lang, ARTIFACTS, ignore_console="401")  # signed out, the console's calls are 401s
+    page = s.page
     console = f"{stack.url}/console"
 
     page.goto(console + "#/view/all")
     page.wait_for_selector("#sso-button")
     assert page.is_hidden("#login-form")  # no token field in Cognito mode
     assert page.inner_text("#sso-button") == tx["button"]
-    _shot(page, lang, 1, "sign-in-button")
+    s.shot("sign-in-button")
 
     # 1. To the hosted UI: authorization code with an S256 challenge, in the console's language.
     page.click("#sso-button")
@@ -112,7 +84,7 @@ def test_console_signs_in_through_the_hosted_ui_with_pkce_and_logs_out(stack, br
     _sign_in_on_hosted_ui(page, hosted_ui, "sato@example.com", "wrong-password-1A")
     page.wait_for_selector("#error:not(:empty)")
     assert tx["bad_password"] in page.inner_text("#error")
-    _shot(page, lang, 2, "hosted-ui-wrong-password")
+    s.shot("hosted-ui-wrong-password")
     page.fill("#username", "sato@example.com")
     page.fill("#password", cognito_kit.PASSWORD)
     page.click("#signin")
@@ -130,7 +102,7 @@ def test_console_signs_in_through_the_hosted_ui_with_pkce_and_logs_out(stack, br
     csp = requests.get(console, timeout=30).headers["Content-Security-Policy"]
     connect = next(d for d in csp.split("; ") if d.startswith("connect-src ")).split()
     assert connect[:2] == ["connect-src", "'self'"] and connect[-1] == hosted_ui.url and "script-src 'self';" in csp
-    _shot(page, lang, 3, "signed-in")
+    s.shot("signed-in")
 
     # 3. Log out of the console and the hosted UI: back to the sign-in button, no token kept.
     page.click("#logout")
@@ -139,14 +111,14 @@ def test_console_signs_in_through_the_hosted_ui_with_pkce_and_logs_out(stack, br
     assert hosted_ui.paths()[-1] == "/logout"
     assert page.evaluate("() => sessionStorage.getItem('helpdesk.token')") is None
     assert page.is_hidden("#logout") and page.is_hidden("#nav")
-    _shot(page, lang, 4, "logged-out")
+    s.shot("logged-out")
 
     # 4. A Cognito user who is no agent signs in at the hosted UI but not into the console.
     page.click("#sso-button")
     _sign_in_on_hosted_ui(page, hosted_ui, "outsider@example.com", cognito_kit.PASSWORD)
     page.wait_for_selector("#login-error:not(:empty)")
     assert tx["no_agent"] in page.inner_text("#login-error") and page.is_hidden("#nav")
-    _shot(page, lang, 5, "not-an-agent")
+    s.shot("not-an-agent")
 
     # 5. A callback the console did not start (forged or replayed state) exchanges nothing.
     exchanges = hosted_ui.paths().count("/oauth2/token")
@@ -154,9 +126,9 @@ def test_console_signs_in_through_the_hosted_ui_with_pkce_and_logs_out(stack, br
     page.wait_for_selector("#login-error:not(:empty)")
     assert tx["failed"] in page.inner_text("#login-error")
     assert hosted_ui.paths().count("/oauth2/token") == exchanges and "code=" not in page.url
-    _shot(page, lang, 6, "forged-callback")
-    assert not errors, errors
-    context.close()
+    s.shot("forged-callback")
+    assert not s.errors, s.errors
+    s.context.close()
 
 
 def test_the_token_endpoint_refuses_a_wrong_verifier_and_a_reused_code(stack, hosted_ui) -> None:

@@ -17,8 +17,8 @@ from typing import Any
 import pytest
 import requests
 
-from tests.functional.stack_kit import Stack, running_stack
-from tests.functional.test_console_browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, Story
+from tests.functional.browser_kit import Story, browser_stack
+from tests.functional.stack_kit import Stack
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("browser")]
 
@@ -32,9 +32,7 @@ EXPECT = {
 
 @pytest.fixture(scope="module")
 def stack() -> Iterator[tuple[Stack, dict[str, str]]]:
-    if not CHROMIUM.exists():
-        pytest.skip("needs Debian's chromium (apt-get install chromium; `make test` does it)")
-    with running_stack() as running:
+    with browser_stack() as running:
         tokens = {}
         for agent_id, name in (("sato", "Sato"), ("tanaka", "Tanaka")):
             resp = requests.post(f"{running.url}/agents", headers=running.auth, timeout=60,
@@ -45,25 +43,11 @@ def stack() -> Iterator[tuple[Stack, dict[str, str]]]:
         yield running, tokens
 
 
-@pytest.fixture(scope="module")
-def browser(stack: Any) -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
-
-
 class Agent(Story):
     """One person's browser; screenshots named ``conflict-<lang>-NN-<name>.png``."""
 
-    def shot(self, name: str, page: Any = None) -> None:
-        super().shot(name, page)
-        numbered = ARTIFACTS / f"{self.lang}-{self.step:02d}-{name}.png"
-        numbered.rename(ARTIFACTS / f"conflict-{self.lang}-{self.step:02d}-{name}.png")
+    def __init__(self, browser: Any, stack: Stack, lang: str):
+        super().__init__(browser, stack, lang, prefix="conflict-")
 
     def open_ticket(self, number: int) -> None:
         self.page.evaluate(f"() => {{ location.hash = '#/ticket/{number}'; }}")
@@ -108,7 +92,7 @@ def test_a_stale_field_change_is_refused_with_who_changed_what_first(stack, brow
         changes = [(e["actor"], e["data"]["to"]) for e in final["timeline"] if e["type"] == "priority_changed"
                    and e["actor"].startswith("agent:")]
         assert changes == [("agent:tanaka", "urgent"), ("agent:sato", "low")]
-        errors = [e for e in sato.errors + tanaka.errors if not e.startswith("Failed to load resource")]
+        errors = sato.unexpected_errors() + tanaka.unexpected_errors()
         assert errors == [], errors  # the 412 itself is logged by Chromium as a failed resource
     finally:
         sato.context.close()
