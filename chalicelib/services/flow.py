@@ -136,16 +136,19 @@ def change_ticket(number: int, mutate: Mutation, *, actor: str, now: datetime, l
     raise Conflict(f"ticket {number} keeps changing; try again", {"ticket_id": number})
 
 
-def sweep_ticket(number: int, now: datetime) -> list[str]:
+def sweep_ticket(number: int, now: datetime, loaded: tuple[TicketItem, Any] | None = None) -> list[str]:
     """Record breaches and fire due automations for one ticket, each exactly once.
 
     Returns the firing keys recorded. A concurrent or repeated sweep loses the
-    conditional write of the firing record and records nothing twice.
+    conditional write of the firing record and records nothing twice. ``loaded`` is the
+    header and customer already read (the sweep reads them in batches) for the first
+    attempt; a retry after a conflict reads them again.
     """
     for _attempt in range(MAX_ATTEMPTS):
-        ticket = tickets.get_ticket(number)
+        ticket, customer_item = loaded if loaded is not None else load_ticket(number)
+        loaded = None
         fields = store_changes.ticket_fields(ticket)
-        customer = customer_fields(customers.get_customer(ticket.customer_id))
+        customer = customer_fields(customer_item)
         decision = decide.sweep_plan(fields, customer, now, get_runtime())
         plan, keys = decision.plan, decision.keys
         if not decision.changed:

@@ -16,6 +16,7 @@ import pytest
 from moto import mock_aws
 from moto.core.botocore_stubber import BotocoreStubber
 
+from infra.moto_standin import install_key_level_rollback
 from tests.conftest import ROOT
 
 FORM_SECRET = "test-form-secret"
@@ -37,6 +38,10 @@ def _atomic_process_request(self, request):
 
 
 BotocoreStubber.process_request = _atomic_process_request
+# The stand-in `make run` uses: a cancelled transaction rolls back its own keys. moto's own rollback
+# deep-copies every table on every transaction (a test's cost grew with its table: 60 swept tickets
+# took 118 s) and puts back a copy taken before the transaction, erasing writes made meanwhile.
+install_key_level_rollback()
 
 
 @pytest.fixture

@@ -11,10 +11,14 @@ Request counts, not timings: nothing here depends on the machine's speed.
 
 from __future__ import annotations
 
+import math
+
 import boto3
+import pytest
 
 from bench.bench_sweep import NOTIFY_FROM, NOW, due_index_entries, load
 from bench.ddb_cost import Tally, counting
+from chalicelib.services import sweep as sweep_service
 from chalicelib.services.sweep import sweep
 from chalicelib.settings import get_settings
 from chalicelib.store import schema
@@ -54,7 +58,7 @@ def test_sweep_requests_do_not_grow_with_the_backlog(aws):
     small, small_repeat, _ = _sweep_twice(aws, 50)
     large, large_repeat, _ = _sweep_twice(aws, 500)
 
-    # One query per due-index shard, then a fixed amount of work per due ticket (reads of the
+    # One query per due-index shard, then a fixed amount of work per due ticket (batched reads of the
     # ticket and its customer, one transaction, the notification, written leased and recorded sent
     # with its timeline event in one more transaction): the same at both sizes.
     assert dict(large.ops) == dict(small.ops), (dict(small.ops), dict(large.ops))
@@ -70,3 +74,52 @@ def test_sweep_requests_do_not_grow_with_the_backlog(aws):
     # The same minute again: the breached tickets left the due window, nothing is read or written twice.
     assert dict(small_repeat.ops) == dict(large_repeat.ops) == {"Query": shards}
     assert small_repeat.writes == large_repeat.writes == 0
+
+
+@pytest.mark.parametrize("workers", [1, 10])
+def test_due_tickets_are_read_in_batches_not_one_by_one(aws, workers):
+    """60 due tickets: their headers and customers are read with two BatchGetItem per worker task
+    (at most ``READ_BATCH`` tickets each, fewer so every worker gets a share), never a GetItem per
+    ticket (the sweep used to make 2 GetItem per ticket: 120 here)."""
+    boto3.client("ses", region_name=aws["region"]).verify_email_identity(EmailAddress=NOTIFY_FROM)
+    due = 60
+    loaded = load(0, due)
+    with counting() as tally:
+        report = sweep(NOW, workers=workers)
+    assert sorted(report.due_tickets) == loaded.due_numbers and report.failed == []
+    size = min(sweep_service.READ_BATCH, math.ceil(due / workers))
+    tasks = math.ceil(due / size)
+    assert tally.ops["GetItem"] == 0
+    assert tally.ops["BatchGetItem"] == 2 * tasks  # headers, then their customers
+    assert tally.ops["TransactWriteItems"] == due + tally.ses
+    for number in loaded.due_numbers[:3]:
+        assert [e.data["metric"] for e in get_timeline(number) if e.type == "sla_breached"] == ["first_reply"]
+
+
+def test_a_ticket_changed_after_the_batched_read_is_swept_from_a_fresh_read(aws, monkeypatch):
+    """The batch is read before its tickets are handled: a ticket changed in between fails the
+    conditional commit, is read again and swept once from what is stored now."""
+    from chalicelib.store import tickets
+
+    boto3.client("ses", region_name=aws["region"]).verify_email_identity(EmailAddress=NOTIFY_FROM)
+    loaded = load(0, 2)
+    first = loaded.due_numbers[0]
+    real = tickets.headers_with_customers
+
+    def read_then_someone_changes_it(numbers):
+        found = real(numbers)
+        if first in numbers:
+            header = tickets.get_ticket(first)
+            header.tags = {"changed-meanwhile"}
+            header.save()
+        return found
+
+    monkeypatch.setattr(tickets, "headers_with_customers", read_then_someone_changes_it)
+    with counting() as tally:
+        report = sweep(NOW, workers=1)
+    assert report.failed == [] and sorted(report.due_tickets) == loaded.due_numbers
+    # this test's own read to change it, then the retry's fresh reads of the ticket and its customer
+    assert tally.ops["GetItem"] == 1 + 2
+    breaches = [e for e in get_timeline(first) if e.type == "sla_breached"]
+    assert [b.data["metric"] for b in breaches] == ["first_reply"]
+    assert "changed-meanwhile" in tickets.get_ticket(first).tags  # the change was not overwritten
