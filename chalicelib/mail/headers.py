@@ -26,6 +26,20 @@ def _raw_bytes(text: str) -> bytes:
     return text.encode("utf-8", "surrogateescape")
 
 
+def _utf8(text: str) -> str:
+    """``text`` with its raw 8-bit bytes read as UTF-8 (RFC 6532), those that are not replaced by
+    U+FFFD: the same result every time, and nothing UTF-8 cannot encode (DynamoDB refuses that)."""
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        pass
+    try:
+        return _raw_bytes(text).decode("utf-8", "replace")
+    except UnicodeEncodeError:  # a surrogate that stands for no byte
+        return text.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
+
+
 def decode_value(raw: str | None) -> str:
     """A header value as readable text: unfolded, encoded words and raw 8-bit bytes decoded, NFC."""
     if not raw:
@@ -64,7 +78,7 @@ def addresses(raw: str | None) -> list[tuple[str, str]]:
             found.append((decode_value(name), addr))
     if not found:
         for match in _BARE_ADDR.finditer(raw):
-            found.append(("", match.group(0).strip(".").lower()))
+            found.append(("", _utf8(match.group(0).strip(".").lower())))
     return found
 
 
@@ -75,7 +89,7 @@ def message_ids(raw: str | None) -> tuple[str, ...]:
     """
     if not raw:
         return ()
-    raw = str(raw)
+    raw = _utf8(str(raw))
     ids = [f"<{m}>" for m in _MSGID.findall(raw)]
     if not ids:
         ids = [f"<{token.strip('<>,;')}>" for token in raw.split() if "@" in token]
