@@ -109,6 +109,9 @@ def main(argv: list[str] | None = None) -> int:
             base.append(time_import(minimal, extra))
             ours.append(time_import(ROOT, extra))
         ratio = statistics.median(ours) / statistics.median(base)
+        load = os.getloadavg()
+        print(f"machine load average {load[0]:.2f} / {load[1]:.2f} (1 / 5 min) on {os.cpu_count()} CPUs: the times are "
+              "medians of fresh interpreters, so a busy machine inflates them")
         print(f"import app, fresh interpreter, median of {args.repeat} (bytecode cached):")
         print(f"  minimal Chalice app   {median_ms(base):8.1f} ms")
         print(f"  helpdesk app          {median_ms(ours):8.1f} ms")
@@ -140,7 +143,8 @@ def main(argv: list[str] | None = None) -> int:
                 writable(pkg)
                 writable(bare)
             print(f"import app from the unzipped package (read-only, like /var/task), {pycs} .pyc shipped:")
-            print(f"  with the shipped bytecode     {median_ms(shipped):8.1f} ms")
+            fastest = min(shipped) * 1000
+            print(f"  with the shipped bytecode     {median_ms(shipped):8.1f} ms (fastest {fastest:.1f} ms)")
             print(f"  compiling every module (-B)   {median_ms(compiled):8.1f} ms")
             print(f"  minimal Chalice app (same run, from the venv) {median_ms(base):8.1f} ms")
             print(f"ratio package import (shipped bytecode) / minimal Chalice app: "
