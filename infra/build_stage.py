@@ -13,12 +13,14 @@ importing the working tree meanwhile cannot corrupt the zip. Builds in one worki
 from __future__ import annotations
 
 import fcntl
+import json
 import shutil
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from chalicelib.plugin_manager import ENTRY_POINT_GROUP, ENTRY_POINTS_FILE
 from infra.runtime import DEFAULT_RUNTIME, install_dependencies
 from infra.template_resources import BuildError
 
@@ -89,7 +91,20 @@ def stage_source(runtime: str = DEFAULT_RUNTIME) -> dict[str, int]:
     counts = vendor_folders(STAGE_DIR / "vendor")
     counts["dependencies"] = install_dependencies(ROOT / "requirements.lock", STAGE_DIR / "vendor", runtime,
                                                   tool("uv"))
+    counts["entry_points"] = write_entry_points(STAGE_DIR / "vendor")
     return counts
+
+
+def write_entry_points(vendor: Path) -> int:
+    """List the ``helpdesk`` entry points of the dependencies installed in ``vendor`` in its
+    ``ENTRY_POINTS_FILE`` (at the zip root, next to app.py), so a cold start reads one small file
+    instead of scanning every distribution; returns how many."""
+    from importlib import metadata
+
+    found = sorted({(ep.name, ep.value) for dist in metadata.distributions(path=[str(vendor)])
+                    for ep in dist.entry_points if ep.group == ENTRY_POINT_GROUP})
+    (vendor / ENTRY_POINTS_FILE).write_text(json.dumps([{"name": n, "value": v} for n, v in found], indent=1) + "\n")
+    return len(found)
 
 
 @contextmanager

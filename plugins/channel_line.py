@@ -39,7 +39,6 @@ import hmac
 import json
 import os
 import unicodedata
-import uuid
 from datetime import datetime
 from typing import Any
 
@@ -196,6 +195,8 @@ def helpdesk_send_message(message: OutboundMessage, get_secret: SecretGetter) ->
                       ensure_ascii=False).encode()
     headers = {"Content-Type": "application/json", "Authorization": f"Bearer {token}"}
     if message.metadata.get("event_id"):
+        import uuid  # on first use: not loaded at ``import app``
+
         key = uuid.uuid5(uuid.NAMESPACE_URL, f"helpdesk:line:{message.ticket_id}:{message.metadata['event_id']}")
         headers["X-Line-Retry-Key"] = str(key)
     url = (os.environ.get("LINE_API_URL") or DEFAULT_API_URL).rstrip("/") + "/v2/bot/message/push"

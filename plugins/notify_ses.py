@@ -18,8 +18,6 @@ from __future__ import annotations
 
 import os
 import threading
-from email.headerregistry import Address
-from email.utils import parseaddr
 from typing import Any
 
 from chalicelib import aws  # the one boto3 Session per container
@@ -49,6 +47,8 @@ def sender() -> str:
     if not name:
         return address
     local, _, domain = address.partition("@")
+    from email.headerregistry import Address  # on first use: not loaded at ``import app``
+
     return str(Address(display_name=name, username=local, domain=domain))
 
 
@@ -79,6 +79,8 @@ def helpdesk_notify(notification: Notification, get_secret: SecretGetter) -> Del
     """Send the notification as a UTF-8 plain-text email."""
     if notification.target != TARGET:
         return None
+    from email.utils import parseaddr
+
     if "@" not in parseaddr(notification.recipient)[1]:
         return DeliveryResult(delivered=False, detail=f"not an email address: {notification.recipient!r}")
     from botocore.exceptions import ClientError

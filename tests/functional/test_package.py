@@ -33,6 +33,7 @@ import json, pkgutil, importlib, sys, sysconfig
 root = sys.argv[1]
 sys.path.insert(0, root)
 import app as app_module
+metadata_at_import = "importlib.metadata" in sys.modules
 import chalicelib, plugins
 from chalicelib.plugin_manager import channel_names, get_plugin_manager
 from chalicelib.settings import get_settings
@@ -58,6 +59,7 @@ print(json.dumps({
     "rule_files": sorted(p.relative_to(rules_dir).as_posix() for p in rules_dir.rglob("*.json")),
     "foreign_modules": foreign,
     "site_packages_on_path": [p for p in sys.path if "site-packages" in p],
+    "metadata_at_import": metadata_at_import,
 }))
 """
 
@@ -115,6 +117,22 @@ def test_app_loads_from_the_unzipped_package_alone(probe: dict[str, Any]) -> Non
 def test_builtin_plugins_load_from_the_package(probe: dict[str, Any]) -> None:
     assert probe["plugins_file"].startswith(probe["root"])
     assert "form" in probe["channels"]
+
+
+def test_the_package_lists_its_entry_points_and_a_cold_start_scans_no_distribution(probe: dict[str, Any]) -> None:
+    """The build lists the packaged dependencies' ``helpdesk`` entry points next to app.py, exactly what
+    scanning the package's distributions finds; ``import app`` then never loads importlib.metadata
+    (the scan was about a quarter of the package's import time)."""
+    from importlib import metadata
+
+    from chalicelib.plugin_manager import ENTRY_POINT_GROUP, ENTRY_POINTS_FILE
+
+    root = Path(probe["root"])
+    listed = json.loads((root / ENTRY_POINTS_FILE).read_text())
+    scanned = sorted({(ep.name, ep.value) for dist in metadata.distributions(path=[str(root)])
+                      for ep in dist.entry_points if ep.group == ENTRY_POINT_GROUP})
+    assert [(e["name"], e["value"]) for e in listed] == scanned
+    assert probe["metadata_at_import"] is False
 
 
 def test_rules_are_shipped_next_to_the_app(probe: dict[str, Any]) -> None:
