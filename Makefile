@@ -68,8 +68,9 @@ deploy: package  ## deploy build/$(STAGE)/ as the stack helpdesk-$(STAGE) (AWS C
 	  --capabilities CAPABILITY_IAM --no-fail-on-empty-changeset --parameter-overrides Stage=$(STAGE) PythonRuntime=$(RUNTIME) $(PARAMS)
 	aws cloudformation describe-stacks --stack-name $(STACK) --query 'Stacks[0].Outputs' --output table
 
-bench: $(STAMP)  ## benchmarks under bench/, each printing side-by-side ratios
-	@set -e; for b in bench/bench_*.py; do echo "== $$b"; $(PY) $$b; done
+bench: $(STAMP)  ## benchmarks under bench/, each printing side-by-side ratios; every one runs, fails at the end
+	@failed=""; for b in bench/bench_*.py; do echo "== $$b"; $(PY) $$b || failed="$$failed $$b"; done; \
+	if [ -n "$$failed" ]; then echo "FAILED:$$failed"; exit 1; fi
 
 clean:
 	rm -rf build vendor .pytest_cache
