@@ -229,10 +229,14 @@ def configured(name: str) -> tuple[int | None, int | None]:
     """(memory MB, timeout s) of a function in the dev stage of ``.chalice/config.json``."""
     config = json.loads((ROOT / ".chalice" / "config.json").read_text())
     stage = config.get("stages", {}).get("dev", {})
-    fn = stage.get("lambda_functions", {}).get(name, {})
-    memory = fn.get("lambda_memory_size", stage.get("lambda_memory_size", config.get("lambda_memory_size")))
-    timeout = fn.get("lambda_timeout", stage.get("lambda_timeout", config.get("lambda_timeout")))
-    return memory, timeout
+    # Chalice's order: the stage's function, the top-level function, the stage, the top level
+    scopes = [stage.get("lambda_functions", {}).get(name, {}), config.get("lambda_functions", {}).get(name, {}),
+              stage, config]
+
+    def lookup(key: str) -> int | None:
+        return next((scope[key] for scope in scopes if key in scope), None)
+
+    return lookup("lambda_memory_size"), lookup("lambda_timeout")
 
 
 def child(name: str, phase: str, endpoint: str) -> int:

@@ -14,6 +14,9 @@ runs without it so the other benchmarks still run and print).
 
 from __future__ import annotations
 
+import contextlib
+import io
+import logging
 import sys
 from pathlib import Path
 
@@ -27,7 +30,9 @@ from bench.paths import TARGETS, measure_all  # noqa: E402
 
 def main(argv: list[str] | None = None) -> int:
     strict = "--strict" in (sys.argv[1:] if argv is None else argv)
-    results = measure_all()
+    logging.disable(logging.INFO)  # the app's JSON log lines and EMF metrics would bury the table
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        results = measure_all()
     print(f"{'path':<34}{'DynamoDB':>9}{'target':>8}  {'other AWS':<16} by operation")
     over = []
     for name, tally in results.items():
