@@ -45,6 +45,7 @@ parse = lazy_import("chalicelib.mail.parse")
 quotes = lazy_import("chalicelib.mail.quotes")
 refs = lazy_import("chalicelib.mail.refs")
 senders = lazy_import("chalicelib.mail.senders")
+email_utils = lazy_import("email.utils")
 
 CHANNEL = "email"
 REPLY_CHANNELS = ("email", "form")
@@ -58,13 +59,6 @@ log = logging.getLogger(__name__)
 _lock = threading.Lock()
 _clients: dict[str, Any] = {}
 
-
-
-def _parseaddr(value: str) -> tuple[str, str]:
-    """``email.utils.parseaddr``, imported on first use (the email package is not loaded at ``import app``)."""
-    from email.utils import parseaddr
-
-    return parseaddr(value)
 
 def _region() -> str:
     return os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "ap-northeast-1"
@@ -155,7 +149,7 @@ def to_inbound(raw: bytes, now: datetime) -> InboundMessage:
         "truncated": len(body) > MAX_BODY_CHARS,
     }
     metadata: dict[str, Any] = {"email": email_meta}
-    own = _parseaddr(os.environ.get("EMAIL_FROM", ""))[1].lower()
+    own = email_utils.parseaddr(os.environ.get("EMAIL_FROM", ""))[1].lower()
     if own and mail.from_addr == own and not kind.automatic:  # our own mail came back: never answer ourselves
         metadata["automatic"] = {"kind": "own_mail", "rule": "own-address", "reason": f"sent from our address {own}",
                                  "original_message_ids": list(mail.references), "recipients": []}
@@ -200,7 +194,7 @@ def helpdesk_send_message(message: OutboundMessage, get_secret: SecretGetter) ->
     machine = senders.machine_reason(message.to)
     if machine and message.metadata.get("auto_reply"):  # last line of the outbound guard (services.outbound)
         raise ValueError(f"ticket {message.ticket_id}: no automatic mail to {message.to}: {machine}")
-    name, address = _parseaddr(configured)
+    name, address = email_utils.parseaddr(configured)
     composed = compose.build_reply(
         from_addr=address, from_name=name, to=message.to, subject=message.subject, body_text=message.body_text,
         ticket_id=message.ticket_id, now=utcnow(),

@@ -51,6 +51,7 @@ from chalicelib.lazy import LazyValidator, lazy_import
 # urllib.request (with http.client and ssl) loads on the first call, not on every cold start
 urllib_request = lazy_import("urllib.request")
 urllib_error = lazy_import("urllib.error")
+uuid = lazy_import("uuid")  # the retry key of a push; not loaded at ``import app``
 
 CHANNEL = "line"
 SECRET_NAME = "LINE_CHANNEL_SECRET"
@@ -195,8 +196,6 @@ def helpdesk_send_message(message: OutboundMessage, get_secret: SecretGetter) ->
                       ensure_ascii=False).encode()
     headers = {"Content-Type": "application/json", "Authorization": f"Bearer {token}"}
     if message.metadata.get("event_id"):
-        import uuid  # on first use: not loaded at ``import app``
-
         key = uuid.uuid5(uuid.NAMESPACE_URL, f"helpdesk:line:{message.ticket_id}:{message.metadata['event_id']}")
         headers["X-Line-Retry-Key"] = str(key)
     url = (os.environ.get("LINE_API_URL") or DEFAULT_API_URL).rstrip("/") + "/v2/bot/message/push"

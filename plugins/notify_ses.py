@@ -23,6 +23,11 @@ from typing import Any
 from chalicelib import aws  # the one boto3 Session per container
 from chalicelib.domain import DeliveryResult, Notification
 from chalicelib.hookspecs import SecretGetter, hookimpl
+from chalicelib.lazy import lazy_import
+
+# the address helpers load on the first notification, not at ``import app``
+email_utils = lazy_import("email.utils")
+headerregistry = lazy_import("email.headerregistry")
 
 TARGET = "email"
 DEFAULT_FROM = "helpdesk@example.com"
@@ -47,9 +52,7 @@ def sender() -> str:
     if not name:
         return address
     local, _, domain = address.partition("@")
-    from email.headerregistry import Address  # on first use: not loaded at ``import app``
-
-    return str(Address(display_name=name, username=local, domain=domain))
+    return str(headerregistry.Address(display_name=name, username=local, domain=domain))
 
 
 def email_request(notification: Notification) -> dict[str, Any]:
@@ -79,9 +82,7 @@ def helpdesk_notify(notification: Notification, get_secret: SecretGetter) -> Del
     """Send the notification as a UTF-8 plain-text email."""
     if notification.target != TARGET:
         return None
-    from email.utils import parseaddr
-
-    if "@" not in parseaddr(notification.recipient)[1]:
+    if "@" not in email_utils.parseaddr(notification.recipient)[1]:
         return DeliveryResult(delivered=False, detail=f"not an email address: {notification.recipient!r}")
     from botocore.exceptions import ClientError
 

@@ -32,10 +32,10 @@ def headers_with_customers(numbers: Iterable[int]) -> dict[int, tuple[TicketItem
     left out."""
     raw = batch.get_raw((keys.ticket_pk(n), keys.TICKET_SK) for n in numbers)
     headers = {int(t.number): t for t in (TicketItem.from_raw_data(r) for r in raw.values())}
-    wanted = [(keys.customer_pk(t.customer_id), CUSTOMER_SK) for t in headers.values() if t.customer_id]
-    found = batch.get_raw(wanted)
-    return {n: (t, batch.model_of(CustomerItem, found.get((keys.customer_pk(t.customer_id), CUSTOMER_SK)))
-                if t.customer_id else None) for n, t in headers.items()}
+    customer_key = {n: (keys.customer_pk(t.customer_id), CUSTOMER_SK) for n, t in headers.items() if t.customer_id}
+    found = batch.get_raw(customer_key.values())
+    return {n: (t, batch.model_of(CustomerItem, found.get(customer_key[n])) if n in customer_key else None)
+            for n, t in headers.items()}
 
 
 def get_with_timeline(number: int) -> tuple[TicketItem, list[EventItem]]:
